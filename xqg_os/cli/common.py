@@ -1,0 +1,50 @@
+"""Shared CLI plumbing: one-line errors, cluster connection options."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from xqg_os.errors import XQGError
+
+
+class XQGGroup(click.Group):
+    """A click group that turns :class:`XQGError` (and Ctrl-C) into one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except XQGError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted; rerun the same command to resume", err=True)
+            ctx.exit(130)
+
+
+def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command that talks to OpenSearch takes; passes a ``client_config``."""
+
+    @click.option("--url", envvar="XQG_OPENSEARCH_URL", default="http://127.0.0.1:9200",
+                  show_default=True, help="OpenSearch URL (env XQG_OPENSEARCH_URL).")
+    @click.option("--user", envvar="XQG_OPENSEARCH_USER", default=None,
+                  help="Basic-auth user (env XQG_OPENSEARCH_USER).")
+    @click.option("--password", envvar="XQG_OPENSEARCH_PASSWORD", default=None,
+                  help="Basic-auth password (env XQG_OPENSEARCH_PASSWORD).")
+    @click.option("--ca-certs", envvar="XQG_OPENSEARCH_CA_CERTS", default=None,
+                  type=click.Path(dir_okay=False), help="CA bundle for TLS verification.")
+    @click.option("--insecure", is_flag=True, default=False,
+                  help="Do not verify TLS certificates (local development only).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, url: str, user: str | None, password: str | None,
+                ca_certs: str | None, insecure: bool, **kwargs: Any) -> Any:
+        from xqg_os.opensearch.client import ClientConfig
+
+        kwargs["client_config"] = ClientConfig(url=url, user=user, password=password,
+                                               ca_certs=ca_certs, verify_certs=not insecure)
+        return func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,180 @@
+"""Records and readers for corpora: JSONL (``id``, ``title``, ``text``), BEIR ``corpus.jsonl``
+(``_id``, ``title``, ``text``) and TSV (id, text, title).
+
+Readers stream: they never hold the corpus in memory. :func:`scan_corpus` makes one validating
+pass first (bad lines, duplicate ids, empty passages, count for progress bars), so a run fails
+before it writes anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xqg_os.errors import InputError
+
+CORPUS_FORMATS = ("auto", "jsonl", "beir", "tsv")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage of a corpus."""
+
+    id: str
+    text: str
+    title: str = ""
+    lang: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text.strip()
+
+
+@dataclass
+class CorpusStats:
+    """What a pass over a corpus saw."""
+
+    passages: int = 0
+    empty: int = 0
+    bad_lines: list[int] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> int:
+        return self.passages - self.empty
+
+
+def detect_format(path: str | Path) -> str:
+    """Guess the corpus format from the file name and, for JSONL, the first record's keys."""
+    path = Path(path)
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "tsv"
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    return "jsonl"  # the line-level reader reports the error with its number
+                return "beir" if isinstance(record, dict) and "_id" in record else "jsonl"
+    return "jsonl"
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"corpus file not found: {path}")
+    if path.is_dir():
+        candidate = path / "corpus.jsonl"
+        raise InputError(
+            f"{path} is a folder; pass the corpus file"
+            + (f" ({candidate})" if candidate.exists() else "")
+        )
+
+
+def _jsonl_records(path: Path, fmt: str, skip_bad_lines: bool, stats: CorpusStats
+                   ) -> Iterator[Passage]:
+    id_key = "_id" if fmt == "beir" else "id"
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+                raw_id = record.get(id_key, record.get("id", record.get("_id")))
+                if raw_id is None or str(raw_id).strip() == "":
+                    raise ValueError(f"no '{id_key}' field")
+                text = record.get("text")
+                if text is None:
+                    raise ValueError("no 'text' field")
+                passage = Passage(id=str(raw_id), text=str(text),
+                                  title=str(record.get("title") or ""),
+                                  lang=str(record.get("lang") or ""))
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                if not skip_bad_lines:
+                    raise InputError(f"{path}:{number}: malformed line ({exc}); "
+                                     "fix it or pass --skip-bad-lines") from None
+                stats.bad_lines.append(number)
+                continue
+            yield passage
+
+
+def _tsv_records(path: Path, skip_bad_lines: bool, stats: CorpusStats) -> Iterator[Passage]:
+    csv.field_size_limit(sys.maxsize)
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        for number, row in enumerate(reader, start=1):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if number == 1 and row[0].strip().lower() in ("id", "_id", "docid", "pid"):
+                continue  # header
+            if len(row) < 2 or not row[0].strip():
+                if not skip_bad_lines:
+                    raise InputError(f"{path}:{number}: malformed line (expected id<TAB>text"
+                                     "[<TAB>title]); fix it or pass --skip-bad-lines")
+                stats.bad_lines.append(number)
+                continue
+            yield Passage(id=row[0].strip(), text=row[1],
+                          title=row[2] if len(row) > 2 else "")
+
+
+def read_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = False,
+                stats: CorpusStats | None = None) -> Iterator[Passage]:
+    """Stream the passages of a corpus file, in file order.
+
+    Args:
+        path: the corpus file.
+        fmt: one of :data:`CORPUS_FORMATS`.
+        skip_bad_lines: count malformed lines in ``stats`` instead of raising.
+        stats: optional accumulator for bad lines.
+
+    Raises:
+        InputError: for a missing file or, unless ``skip_bad_lines``, a malformed line.
+    """
+    path = Path(path)
+    _check_exists(path)
+    if fmt not in CORPUS_FORMATS:
+        raise InputError(f"unknown corpus format {fmt!r}; use one of {', '.join(CORPUS_FORMATS)}")
+    if fmt == "auto":
+        fmt = detect_format(path)
+    stats = stats if stats is not None else CorpusStats()
+    if fmt == "tsv":
+        yield from _tsv_records(path, skip_bad_lines, stats)
+    else:
+        yield from _jsonl_records(path, fmt, skip_bad_lines, stats)
+
+
+def scan_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = False,
+                max_reported: int = 10) -> CorpusStats:
+    """Validate a corpus in one streaming pass.
+
+    Counts passages and empty passages, collects bad line numbers (with ``skip_bad_lines``) and
+    raises :class:`InputError` naming duplicate ids, so that nothing is written for a corpus that
+    cannot be processed. Memory: one set of ids.
+    """
+    stats = CorpusStats()
+    seen: set[str] = set()
+    for passage in read_corpus(path, fmt, skip_bad_lines, stats):
+        stats.passages += 1
+        if passage.is_empty:
+            stats.empty += 1
+        if passage.id in seen:
+            stats.duplicates.append(passage.id)
+        else:
+            seen.add(passage.id)
+    if stats.duplicates:
+        shown = ", ".join(sorted(set(stats.duplicates))[:max_reported])
+        more = len(set(stats.duplicates)) - max_reported
+        raise InputError(f"{path}: duplicate passage ids: {shown}"
+                         + (f" (and {more} more)" if more > 0 else ""))
+    return stats
+
+
+def passage_input(passage: Passage, sep: str = " ") -> str:
+    """The text an encoder sees for a passage: ``title + sep + text`` (title optional)."""
+    return f"{passage.title}{sep}{passage.text}" if passage.title else passage.text
