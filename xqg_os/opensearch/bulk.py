@@ -1,0 +1,117 @@
+"""Bulk writing on top of ``opensearchpy.helpers.streaming_bulk``.
+
+:class:`BulkWriter` is a context manager: on entry it switches the index to bulk-load settings
+(``refresh_interval: -1``, ``number_of_replicas: 0``), on exit it restores what the index had,
+also after an error, refreshes, and optionally force-merges. Chunking (by count and bytes) and
+429 retries with exponential backoff are streaming_bulk's; every failed item is kept with its id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}
+
+
+@dataclass(frozen=True)
+class BulkConfig:
+    """How documents are sent."""
+
+    chunk_size: int = 500
+    max_chunk_bytes: int = 20 * 1024 * 1024
+    max_retries: int = 8
+    initial_backoff: float = 1.0
+    max_backoff: float = 60.0
+    fast_settings: bool = True
+    force_merge: bool = False
+    request_timeout: float = 120.0
+
+
+@dataclass
+class BulkResult:
+    """What a writer did."""
+
+    written: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (doc id, reason)
+    seconds: float = 0.0
+
+
+def _index_settings(client: Any, index: str) -> dict[str, Any]:
+    flat = client.indices.get_settings(index=index, flat_settings=True,
+                                       include_defaults=True)
+    entry = next(iter(flat.values()))
+    merged = {**entry.get("defaults", {}), **entry.get("settings", {})}
+    return {key: merged.get(f"index.{key}") for key in BULK_SETTINGS}
+
+
+class BulkWriter:
+    """Write documents to one index; use as ``with BulkWriter(client, index) as writer:``."""
+
+    def __init__(self, client: Any, index: str, config: BulkConfig | None = None) -> None:
+        self.client = client
+        self.index = index
+        self.config = config or BulkConfig()
+        self.result = BulkResult()
+        self._saved: dict[str, Any] | None = None
+
+    def __enter__(self) -> BulkWriter:
+        if self.config.fast_settings:
+            self._saved = _index_settings(self.client, self.index)
+            self.client.indices.put_settings(index=self.index, body={"index": BULK_SETTINGS})
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        """Put back the index's own settings, refresh, and force-merge if asked. Idempotent."""
+        if self._saved is not None:
+            restore = {key: ("1s" if key == "refresh_interval" else 1) if value is None else value
+                       for key, value in self._saved.items()}
+            self.client.indices.put_settings(index=self.index, body={"index": restore})
+            self._saved = None
+        self.client.indices.refresh(index=self.index)
+        if self.config.force_merge:
+            self.client.indices.forcemerge(index=self.index, max_num_segments=1,
+                                           request_timeout=3600)
+
+    def _actions(self, docs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for doc in docs:
+            yield {"_op_type": "index", "_index": self.index, "_id": doc["passage_id"],
+                   "_source": doc}
+
+    def write(self, docs: Iterable[dict[str, Any]]) -> Iterator[tuple[bool, str]]:
+        """Send documents; yield ``(ok, doc_id)`` per document as results come back.
+
+        A document's ``_id`` is its ``passage_id``, so writing it again overwrites it.
+        """
+        from opensearchpy import helpers
+
+        start = time.perf_counter()
+        cfg = self.config
+        for ok, info in helpers.streaming_bulk(
+                self.client, self._actions(docs), chunk_size=cfg.chunk_size,
+                max_chunk_bytes=cfg.max_chunk_bytes, raise_on_error=False,
+                raise_on_exception=False, max_retries=cfg.max_retries,
+                initial_backoff=cfg.initial_backoff, max_backoff=cfg.max_backoff,
+                request_timeout=cfg.request_timeout):
+            item = next(iter(info.values()))
+            doc_id = str(item.get("_id"))
+            if ok:
+                self.result.written += 1
+            else:
+                self.result.failed.append((doc_id, _failure_reason(item)))
+            yield ok, doc_id
+        self.result.seconds += time.perf_counter() - start
+
+
+def _failure_reason(item: dict[str, Any]) -> str:
+    error = item.get("error")
+    if isinstance(error, dict):
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"
+    return str(error or item.get("status", "unknown"))

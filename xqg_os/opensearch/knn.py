@@ -1,0 +1,66 @@
+"""k-NN query bodies and requests (single and ``_msearch``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from xqg_os.errors import ClusterError, InputError
+from xqg_os.opensearch.index import VECTOR_FIELDS
+
+SOURCE_EXCLUDES = list(VECTOR_FIELDS)
+
+
+def knn_query(vector: Sequence[float] | np.ndarray, k: int = 10, field: str = "xqg_vector",
+              filter: dict[str, Any] | None = None, ef_search: int | None = 100,
+              source: bool | list[str] = True) -> dict[str, Any]:
+    """The OpenSearch request body for a k-NN search, for apps that compose their own requests.
+
+    ``size`` is set to ``k`` and ``method_parameters.ef_search`` is passed: without them the
+    lucene engine uses ``k`` as its candidate list size and recall drops for small ``k``.
+    """
+    if k < 1:
+        raise InputError("k must be positive")
+    clause: dict[str, Any] = {"vector": [float(x) for x in np.asarray(vector).ravel()], "k": k}
+    if ef_search is not None:
+        clause["method_parameters"] = {"ef_search": max(int(ef_search), k)}
+    if filter:
+        clause["filter"] = filter
+    body: dict[str, Any] = {"size": k, "query": {"knn": {field: clause}}}
+    if source is True:
+        body["_source"] = {"excludes": SOURCE_EXCLUDES}
+    else:
+        body["_source"] = source
+    return body
+
+
+def knn_search(client: Any, index: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run one k-NN body; return the raw hits."""
+    from opensearchpy import exceptions
+
+    try:
+        response = client.search(index=index, body=body)
+    except exceptions.NotFoundError:
+        raise InputError(f"index {index!r} does not exist") from None
+    except exceptions.RequestError as exc:
+        raise ClusterError(f"search on {index!r} refused: {exc.info}") from None
+    return list(response["hits"]["hits"])
+
+
+def knn_msearch(client: Any, index: str, bodies: list[dict[str, Any]],
+                max_per_request: int = 100) -> list[list[dict[str, Any]]]:
+    """Run many k-NN bodies through ``_msearch``; return the hits of each, in order."""
+    results: list[list[dict[str, Any]]] = []
+    for start in range(0, len(bodies), max_per_request):
+        lines: list[dict[str, Any]] = []
+        for body in bodies[start:start + max_per_request]:
+            lines.append({"index": index})
+            lines.append(body)
+        response = client.msearch(body=lines)
+        for item in response["responses"]:
+            if "error" in item:
+                raise ClusterError(f"search on {index!r} failed: {item['error']}")
+            results.append(list(item["hits"]["hits"]))
+    return results
