@@ -64,3 +64,18 @@ def test_rewriting_same_ids_does_not_duplicate(os_client: Any, index_name: str) 
         with BulkWriter(os_client, index_name) as writer:
             assert all(ok for ok, _ in writer.write(docs))
     assert os_client.count(index=index_name)["count"] == 4
+
+
+def test_settings_survive_a_killed_bulk_run(os_client: Any, index_name: str) -> None:
+    from xqg_os.opensearch.bulk import SAVED_KEY
+
+    create_index(os_client, IndexSpec(name=index_name, dimension=4), meta={"keep": 1})
+    os_client.indices.put_settings(index=index_name, body={"index": {"refresh_interval": "5s"}})
+    killed = BulkWriter(os_client, index_name)
+    killed.__enter__()  # a run that dies without restoring: the index stays in bulk mode
+    with BulkWriter(os_client, index_name):  # the rerun must restore 5s, not the -1 it finds
+        pass
+    settings = os_client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
+    assert settings["refresh_interval"] == "5s"
+    meta = os_client.indices.get_mapping(index=index_name)[index_name]["mappings"]["_meta"]
+    assert SAVED_KEY not in meta and meta["keep"] == 1

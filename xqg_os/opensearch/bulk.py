@@ -15,6 +15,9 @@ from types import TracebackType
 from typing import Any
 
 BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}
+# _meta key holding the settings to restore while bulk-load settings are in force, so that a
+# run killed mid-way and started again still restores the index's own settings, not "-1"
+SAVED_KEY = "xqg_bulk_saved_settings"
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,21 @@ class BulkWriter:
         self.result = BulkResult()
         self._saved: dict[str, Any] | None = None
 
+    def _meta(self) -> dict[str, Any]:
+        mapping = self.client.indices.get_mapping(index=self.index)
+        return dict(next(iter(mapping.values()))["mappings"].get("_meta", {}))
+
+    def _put_meta(self, meta: dict[str, Any]) -> None:
+        self.client.indices.put_mapping(index=self.index, body={"_meta": meta})
+
     def __enter__(self) -> BulkWriter:
         if self.config.fast_settings:
-            self._saved = _index_settings(self.client, self.index)
+            meta = self._meta()
+            if SAVED_KEY in meta:  # an earlier run was killed in bulk-load mode
+                self._saved = dict(meta[SAVED_KEY])
+            else:
+                self._saved = _index_settings(self.client, self.index)
+                self._put_meta({**meta, SAVED_KEY: self._saved})
             self.client.indices.put_settings(index=self.index, body={"index": BULK_SETTINGS})
         return self
 
@@ -74,6 +89,9 @@ class BulkWriter:
             restore = {key: ("1s" if key == "refresh_interval" else 1) if value is None else value
                        for key, value in self._saved.items()}
             self.client.indices.put_settings(index=self.index, body={"index": restore})
+            meta = self._meta()
+            meta.pop(SAVED_KEY, None)
+            self._put_meta(meta)
             self._saved = None
         self.client.indices.refresh(index=self.index)
         if self.config.force_merge:

@@ -1,0 +1,133 @@
+"""``xqg-os ingest``: encode, augment and write a corpus into an xQG k-NN index."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from xqg_os.augment import FORMULAS
+from xqg_os.cli.common import cluster_options
+from xqg_os.data import CORPUS_FORMATS
+from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
+from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
+
+
+def _query_source(queries: str | None, languages: list[str], n: int
+                  ) -> tuple[Any, dict[str, Any] | None]:
+    """A function batch -> {id: {lang: [q]}} over a query store, and the store's description."""
+    if queries is None:
+        return (lambda batch: {}), None
+    from xqg_os.generate.store import QueryStore
+
+    store = QueryStore.open(queries)
+    description = store.describe()
+    generator = {key: description.get(key) for key in ("generator", "n", "fingerprint")}
+    return (lambda batch: store.get([p.id for p in batch], languages, n)), generator
+
+
+@click.command()
+@click.option("--corpus", required=True, type=click.Path(dir_okay=False),
+              help="Passages: JSONL (id,title,text), BEIR corpus.jsonl or TSV (id,text,title).")
+@click.option("--corpus-format", type=click.Choice(CORPUS_FORMATS), default="auto",
+              show_default=True)
+@click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed corpus lines.")
+@click.option("--index", "index_name", required=True, help="Target index (created if missing).")
+@click.option("--queries", type=click.Path(file_okay=False), default=None,
+              help="Query store written by `xqg-os generate` (its --out folder). Without it, "
+                   "passages are indexed unaugmented (xqg_vector = passage_vector).")
+@click.option("--languages", default="ar,bn,fi,ja,ko,ru,te", show_default=True,
+              help="Languages of generated queries to mix in (ISO 639-1, comma-separated).")
+@click.option("--n", type=click.IntRange(0), default=5, show_default=True,
+              help="Queries per language to mix in (the first n of the store).")
+@click.option("--alpha", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--formula", type=click.Choice(FORMULAS), default="sum", show_default=True,
+              help="sum (the public code), mean, or none (baseline).")
+@click.option("--encoder", default=DEFAULT_MODEL, show_default=True,
+              help="Hub id, local folder, 'all-MiniLM-L6-v2' (shipped) or 'usem'.")
+@click.option("--encoder-kind", type=click.Choice(KINDS), default="auto", show_default=True)
+@click.option("--pooling", type=click.Choice(POOLINGS), default="cls", show_default=True)
+@click.option("--normalize", is_flag=True, help="L2-normalise vectors.")
+@click.option("--query-max-length", type=int, default=32, show_default=True)
+@click.option("--passage-max-length", type=int, default=128, show_default=True)
+@click.option("--query-prefix", default="", help="e.g. 'query: ' for e5 models.")
+@click.option("--passage-prefix", default="", help="e.g. 'passage: ' for e5 models.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--encode-batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=256, show_default=True,
+              help="Passages per pipeline batch (bounds memory).")
+@click.option("--engine", type=click.Choice(ENGINES), default="lucene", show_default=True)
+@click.option("--space-type", type=click.Choice(SPACE_TYPES), default="innerproduct",
+              show_default=True)
+@click.option("--m", type=int, default=16, show_default=True)
+@click.option("--ef-construction", type=int, default=128, show_default=True)
+@click.option("--recreate", is_flag=True, help="Replace an existing index of that name.")
+@click.option("--force-merge", is_flag=True, help="Merge to one segment at the end.")
+@click.option("--chunk-size", type=int, default=500, show_default=True,
+              help="Documents per bulk request.")
+@click.option("--max-chunk-mb", type=int, default=20, show_default=True,
+              help="Bytes per bulk request, at most.")
+@click.option("--max-retries", type=int, default=8, show_default=True,
+              help="Retries of 429-rejected documents, with exponential backoff.")
+@click.option("--shard", default=None, help="i/N: ingest only shard i of N (0-based).")
+@click.option("--summary-json", type=click.Path(dir_okay=False), default=None,
+              help="Also write the summary as JSON here.")
+@cluster_options
+def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
+           queries: str | None, languages: str, n: int, alpha: float, formula: str,
+           encoder: str, encoder_kind: str, pooling: str, normalize: bool,
+           query_max_length: int, passage_max_length: int, query_prefix: str,
+           passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
+           engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
+           force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
+           shard: str | None, summary_json: str | None, client_config: Any) -> None:
+    """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
+    p' as xqg_vector, with text, title, lang and the generated queries.
+
+    Rerunning the same command resumes: passages already in the index are skipped, ids are
+    passage ids, so nothing is written twice."""
+    from tqdm import tqdm
+
+    from xqg_os.encode import EncoderConfig, load_encoder
+    from xqg_os.ingest import IngestConfig
+    from xqg_os.ingest import ingest as run_ingest
+    from xqg_os.languages import parse_languages
+    from xqg_os.opensearch.bulk import BulkConfig
+    from xqg_os.opensearch.client import make_client
+    from xqg_os.shard import parse_shard
+
+    langs = parse_languages(languages)
+    config = IngestConfig(
+        corpus=corpus, index=index_name, languages=tuple(langs), n=n, alpha=alpha,
+        formula=formula if queries else "none", corpus_format=corpus_format,
+        skip_bad_lines=skip_bad_lines, batch_size=batch_size, recreate=recreate,
+        engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
+        shard=parse_shard(shard),
+        bulk=BulkConfig(chunk_size=chunk_size, max_chunk_bytes=max_chunk_mb * 1024 * 1024,
+                        max_retries=max_retries, force_merge=force_merge))
+    source, generator = _query_source(queries, langs, n)
+    client = make_client(client_config)
+    model = load_encoder(EncoderConfig(
+        model=encoder, kind=encoder_kind, pooling=pooling, normalize=normalize,
+        query_max_length=query_max_length, passage_max_length=passage_max_length,
+        query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
+        batch_size=encode_batch_size))
+    with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
+        summary = run_ingest(client, config, model, source, generator_desc=generator,
+                             progress=bar)
+    data = summary.as_dict()
+    rate = summary.written / summary.seconds if summary.seconds else 0.0
+    click.echo(f"ingested into {index_name}: {summary.written} written, "
+               f"{summary.already_indexed} already indexed, {summary.skipped_empty} empty "
+               f"skipped, {summary.bad_lines} bad lines skipped, {len(summary.failed)} failed, "
+               f"{summary.no_queries} without queries; {summary.seconds:.1f}s ({rate:.1f} docs/s)")
+    click.echo("time per stage (s): " + ", ".join(f"{k} {v:.2f}"
+                                                  for k, v in summary.stages.items()))
+    for doc_id, reason in summary.failed[:20]:
+        click.echo(f"failed: {doc_id}: {reason}", err=True)
+    if summary_json:
+        with open(summary_json, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+    if summary.failed:
+        raise SystemExit(2)
