@@ -9,6 +9,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 pytest_plugins = [
     "tests.fixtures.opensearch",
+    "tests.fixtures.proxy",
     "tests.fixtures.tiny_t5",
     "tests.fixtures.tiny_encoder",
 ]
