@@ -20,6 +20,7 @@ from xqg_os import __version__
 from xqg_os.augment import FORMULA_VERSION, augment, select_queries
 from xqg_os.data import Passage, passage_input, read_corpus, scan_corpus
 from xqg_os.errors import InputError
+from xqg_os.exact import VectorExport
 from xqg_os.opensearch.bulk import BulkConfig, BulkWriter
 from xqg_os.shard import Shard
 from xqg_os.opensearch.index import VECTOR_FIELDS, IndexSpec, create_index, index_info
@@ -171,7 +172,7 @@ def _documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]], e
 
 def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QuerySource,
            generator_desc: dict[str, Any] | None = None,
-           progress: Any | None = None) -> IngestSummary:
+           progress: Any | None = None, save_vectors: str | None = None) -> IngestSummary:
     """Run the ingest; see the module docstring.
 
     Args:
@@ -183,6 +184,8 @@ def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QueryS
         generator_desc: the generator's description for ``_meta``.
         progress: a tqdm-like bar: ``reset(total=...)`` once the corpus is scanned, then
             ``update(k)`` after each batch of ``k`` passages.
+        save_vectors: also write ids, texts and both vectors to this folder, for the exact
+            backend of the evaluator (see :mod:`xqg_os.exact`).
     """
     summary = IngestSummary()
     started = time.perf_counter()
@@ -202,6 +205,7 @@ def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QueryS
     else:
         create_index(client, spec, meta, recreate=config.recreate)
 
+    export = VectorExport(save_vectors, meta) if save_vectors else None
     with BulkWriter(client, config.index, config.bulk) as writer:
         for batch in _batches(config, summary):
             done = _existing_ids(client, config.index, [p.id for p in batch])
@@ -214,6 +218,8 @@ def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QueryS
                 if len(docs[0]["xqg_vector"]) != dimension:
                     raise InputError(f"encoder produced {len(docs[0]['xqg_vector'])}-d vectors "
                                      f"but index {config.index!r} holds {dimension}-d ones")
+                if export is not None:  # before the index: a resume re-exports, never skips
+                    export.add(docs)
                 with _Timer(summary.stages, "write"):
                     for _ok, _doc_id in writer.write(docs):
                         pass

@@ -105,8 +105,12 @@ class XQGSearcher:
         self._check(texts, field)
         results: list[list[Hit]] = []
         for start in range(0, len(texts), batch_size):
-            chunk = list(texts[start:start + batch_size])
-            vectors = self.encode(chunk)
-            bodies = [self.knn_query(vector, k, field, filter) for vector in vectors]
-            results.extend(_hits(raw) for raw in knn_msearch(self.client, self.index, bodies))
+            vectors = self.encode(list(texts[start:start + batch_size]))
+            results.extend(self.search_vectors(vectors, k, field, filter))
         return results
+
+    def search_vectors(self, vectors: np.ndarray, k: int = 10, field: str = "xqg_vector",
+                       filter: dict[str, Any] | None = None) -> list[list[Hit]]:
+        """Top-``k`` passages for query vectors already encoded (one ``_msearch``)."""
+        bodies = [self.knn_query(vector, k, field, filter) for vector in vectors]
+        return [_hits(raw) for raw in knn_msearch(self.client, self.index, bodies)]

@@ -71,6 +71,8 @@ def _query_source(queries: str | None, languages: list[str], n: int
 @click.option("--max-retries", type=int, default=8, show_default=True,
               help="Retries of 429-rejected documents, with exponential backoff.")
 @click.option("--shard", default=None, help="i/N: ingest only shard i of N (0-based).")
+@click.option("--save-vectors", type=click.Path(file_okay=False), default=None,
+              help="Also save ids, texts and vectors here (for `evaluate --backend exact`).")
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None,
               help="Also write the summary as JSON here.")
 @cluster_options
@@ -81,7 +83,7 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
            passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
-           shard: str | None, summary_json: str | None, client_config: Any) -> None:
+           shard: str | None, save_vectors: str | None, summary_json: str | None, client_config: Any) -> None:
     """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
     p' as xqg_vector, with text, title, lang and the generated queries.
 
@@ -115,7 +117,7 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
         batch_size=encode_batch_size))
     with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
         summary = run_ingest(client, config, model, source, generator_desc=generator,
-                             progress=bar)
+                             progress=bar, save_vectors=save_vectors)
     data = summary.as_dict()
     rate = summary.written / summary.seconds if summary.seconds else 0.0
     click.echo(f"ingested into {index_name}: {summary.written} written, "
