@@ -220,11 +220,12 @@ def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QueryS
                                      f"but index {config.index!r} holds {dimension}-d ones")
                 if export is not None:  # before the index: a resume re-exports, never skips
                     export.add(docs)
-                with _Timer(summary.stages, "write"):
-                    for _ok, _doc_id in writer.write(docs):
-                        pass
+                with _Timer(summary.stages, "write"):  # waiting for a free writer slot
+                    writer.submit(docs)
             if progress is not None:
                 progress.update(len(batch))
+        with _Timer(summary.stages, "write"):
+            writer.flush()
         summary.written = writer.result.written
         summary.failed = list(writer.result.failed)
     summary.seconds = time.perf_counter() - started

@@ -4,12 +4,19 @@
 (``refresh_interval: -1``, ``number_of_replicas: 0``), on exit it restores what the index had,
 also after an error, refreshes, and optionally force-merges. Chunking (by count and bytes) and
 429 retries with exponential backoff are streaming_bulk's; every failed item is kept with its id.
+
+Chunks are sent by ``concurrency`` threads (default 2): a node has one write thread per core and
+a single client leaves them idle while it serialises the next chunk. :meth:`BulkWriter.submit`
+returns as soon as the chunks are queued (at most ``2 * concurrency`` in flight, so memory stays
+bounded), which lets the caller encode the next batch while the node indexes this one.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -32,6 +39,7 @@ class BulkConfig:
     fast_settings: bool = True
     force_merge: bool = False
     request_timeout: float = 120.0
+    concurrency: int = 2
 
 
 @dataclass
@@ -60,6 +68,10 @@ class BulkWriter:
         self.config = config or BulkConfig()
         self.result = BulkResult()
         self._saved: dict[str, Any] | None = None
+        self._pool = ThreadPoolExecutor(max(1, self.config.concurrency),
+                                        thread_name_prefix="xqg-bulk")
+        self._pending: deque[Future[list[tuple[bool, str, str]]]] = deque()
+        self._flushed: list[tuple[bool, str, str]] = []
 
     def _meta(self) -> dict[str, Any]:
         mapping = self.client.indices.get_mapping(index=self.index)
@@ -81,7 +93,16 @@ class BulkWriter:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.restore()
+        try:
+            if exc_type is None:
+                self.flush()
+            else:  # let chunks in flight finish, but do not mask the original error
+                for future in self._pending:
+                    future.exception()
+                self._pending.clear()
+        finally:
+            self._pool.shutdown(wait=True)
+            self.restore()
 
     def restore(self) -> None:
         """Put back the index's own settings, refresh, and force-merge if asked. Idempotent."""
@@ -98,34 +119,60 @@ class BulkWriter:
             self.client.indices.forcemerge(index=self.index, max_num_segments=1,
                                            request_timeout=3600)
 
-    def _actions(self, docs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for doc in docs:
-            yield {"_op_type": "index", "_index": self.index, "_id": doc["passage_id"],
-                   "_source": doc}
-
-    def write(self, docs: Iterable[dict[str, Any]]) -> Iterator[tuple[bool, str]]:
-        """Send documents; yield ``(ok, doc_id)`` per document as results come back.
-
-        A document's ``_id`` is its ``passage_id``, so writing it again overwrites it.
-        """
+    def _send(self, docs: list[dict[str, Any]]) -> list[tuple[bool, str, str]]:
+        """One chunk through streaming_bulk (which splits by bytes and retries 429s)."""
         from opensearchpy import helpers
 
-        start = time.perf_counter()
         cfg = self.config
+        actions = ({"_op_type": "index", "_index": self.index, "_id": doc["passage_id"],
+                    "_source": doc} for doc in docs)
+        results = []
         for ok, info in helpers.streaming_bulk(
-                self.client, self._actions(docs), chunk_size=cfg.chunk_size,
+                self.client, actions, chunk_size=cfg.chunk_size,
                 max_chunk_bytes=cfg.max_chunk_bytes, raise_on_error=False,
                 raise_on_exception=False, max_retries=cfg.max_retries,
                 initial_backoff=cfg.initial_backoff, max_backoff=cfg.max_backoff,
                 request_timeout=cfg.request_timeout):
             item = next(iter(info.values()))
-            doc_id = str(item.get("_id"))
+            results.append((bool(ok), str(item.get("_id")), "" if ok else _failure_reason(item)))
+        return results
+
+    def _collect(self, future: Future[list[tuple[bool, str, str]]]) -> None:
+        for ok, doc_id, reason in future.result():
             if ok:
                 self.result.written += 1
             else:
-                self.result.failed.append((doc_id, _failure_reason(item)))
-            yield ok, doc_id
+                self.result.failed.append((doc_id, reason))
+            self._flushed.append((ok, doc_id, reason))
+
+    def submit(self, docs: Iterable[dict[str, Any]]) -> None:
+        """Queue documents for writing and return; results land in :attr:`result`.
+
+        A document's ``_id`` is its ``passage_id``, so writing it again overwrites it.
+        """
+        start = time.perf_counter()
+        docs = list(docs)
+        size = self.config.chunk_size
+        for offset in range(0, len(docs), size):
+            while len(self._pending) >= 2 * max(1, self.config.concurrency):
+                self._collect(self._pending.popleft())
+            self._pending.append(self._pool.submit(self._send, docs[offset:offset + size]))
         self.result.seconds += time.perf_counter() - start
+
+    def flush(self) -> None:
+        """Wait until everything submitted is written."""
+        start = time.perf_counter()
+        while self._pending:
+            self._collect(self._pending.popleft())
+        self.result.seconds += time.perf_counter() - start
+
+    def write(self, docs: Iterable[dict[str, Any]]) -> Iterator[tuple[bool, str]]:
+        """Write documents and wait; yield ``(ok, doc_id)`` per document of this call."""
+        self.submit(docs)
+        self.flush()
+        done, self._flushed = self._flushed, []
+        for ok, doc_id, _reason in done:
+            yield ok, doc_id
 
 
 def _failure_reason(item: dict[str, Any]) -> str:
