@@ -1,0 +1,73 @@
+"""One factory for the three generator backends, from one flat configuration."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from xqg_os.errors import InputError
+from xqg_os.generate.base import DEFAULT_MODEL, DEFAULT_TEMPLATE, DecodingConfig, QueryGenerator
+
+GENERATORS = ("seq2seq", "openai", "precomputed")
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """Everything needed to build a generator; fields a backend does not use are ignored.
+
+    ``model`` None means :data:`DEFAULT_MODEL` for seq2seq and "ask the server" for openai.
+    ``template`` None means the backend's default. ``api_key`` None falls back to the
+    ``OPENAI_API_KEY`` environment variable.
+    """
+
+    kind: str = "seq2seq"
+    model: str | None = None
+    revision: str | None = None
+    template: str | None = None
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    batch_size: int = 16
+    device: str = "auto"
+    dtype: str = "auto"
+    max_input_length: int | None = None
+    endpoint: str | None = None
+    api_key: str | None = None
+    concurrency: int = 8
+    queries_file: str | None = None
+    split: str = "train"
+
+
+def make_generator(spec: GeneratorSpec) -> QueryGenerator:
+    """Build the generator ``spec.kind`` names (heavy imports happen here, lazily).
+
+    Raises:
+        InputError: for an unknown kind or a missing required option.
+        ModelError: when the model or endpoint cannot be loaded or reached.
+    """
+    if spec.kind == "seq2seq":
+        from xqg_os.generate.seq2seq import Seq2SeqConfig, Seq2SeqGenerator
+
+        config = Seq2SeqConfig(model=spec.model or DEFAULT_MODEL, revision=spec.revision,
+                               decoding=spec.decoding, batch_size=spec.batch_size,
+                               device=spec.device, dtype=spec.dtype,
+                               max_input_length=spec.max_input_length,
+                               template=spec.template or DEFAULT_TEMPLATE)
+        return Seq2SeqGenerator(config)
+    if spec.kind == "openai":
+        from xqg_os.generate.openai import OPENAI_TEMPLATE, OpenAIConfig, OpenAIGenerator
+
+        if not spec.endpoint:
+            raise InputError("--generator openai needs --endpoint (e.g. http://127.0.0.1:8000/v1)")
+        openai_config = OpenAIConfig(
+            endpoint=spec.endpoint, model=spec.model,
+            api_key=spec.api_key or os.environ.get("OPENAI_API_KEY"), decoding=spec.decoding,
+            concurrency=spec.concurrency, batch_size=spec.batch_size,
+            template=spec.template or OPENAI_TEMPLATE)
+        return OpenAIGenerator(openai_config)
+    if spec.kind == "precomputed":
+        from xqg_os.generate.precomputed import PrecomputedConfig, PrecomputedGenerator
+
+        if not spec.queries_file:
+            raise InputError("--generator precomputed needs --queries-file (a JSONL file, a "
+                             "query store folder or a dataset name)")
+        return PrecomputedGenerator(PrecomputedConfig(source=spec.queries_file, split=spec.split))
+    raise InputError(f"unknown generator {spec.kind!r}; use one of {', '.join(GENERATORS)}")
