@@ -8,6 +8,7 @@ import click
 from xqg_os import __version__
 from xqg_os.cli.common import XQGGroup
 from xqg_os.cli.cluster import cluster
+from xqg_os.cli.generate import generate
 from xqg_os.cli.index import index
 
 
@@ -20,3 +21,4 @@ def main() -> None:
 
 main.add_command(cluster)
 main.add_command(index)
+main.add_command(generate)
