@@ -8,8 +8,11 @@ import click
 from xqg_os import __version__
 from xqg_os.cli.common import XQGGroup
 from xqg_os.cli.cluster import cluster
+from xqg_os.cli.evaluate import evaluate
 from xqg_os.cli.generate import generate
 from xqg_os.cli.index import index
+from xqg_os.cli.ingest import ingest
+from xqg_os.cli.search import search
 
 
 @click.group(cls=XQGGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,4 +24,7 @@ def main() -> None:
 
 main.add_command(cluster)
 main.add_command(index)
+main.add_command(ingest)
+main.add_command(search)
 main.add_command(generate)
+main.add_command(evaluate)
