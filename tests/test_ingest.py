@@ -191,3 +191,30 @@ def test_dimension_mismatch_with_a_bare_index_fails_before_writing(
     result = runner.invoke(main, _args(corpus, None, index_name, os_url, tiny_bert_path))
     assert result.exit_code == 1 and "32-d" in result.output and "--dim 32" in result.output
     assert os_client.count(index=index_name)["count"] == 0
+
+
+def test_ingest_generates_on_the_fly_through_a_store(tmp_path: Path, os_client: Any,
+                                                     os_url: str, index_name: str,
+                                                     tiny_bert_path: Path, tiny_t5: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus.jsonl", 12)
+    out = tmp_path / "generated"
+    args = ["ingest", "--corpus", str(corpus), "--index", index_name, "--url", os_url,
+            "--languages", ",".join(LANGS), "--n", "2", "--encoder", str(tiny_bert_path),
+            "--device", "cpu", "--generator-model", str(tiny_t5), "--queries-out", str(out),
+            "--batch-size", "5"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "12 written" in result.output and "0 without queries" in result.output
+    store = QueryStore.open(out)
+    stored = store.get([f"p{i}" for i in range(12)], LANGS, 2)
+    assert len(stored) == 12 and all(len(v) == 2 for v in stored.values())
+    docs = {hit["_id"]: hit["_source"] for hit in _all_docs(os_client, index_name)}
+    assert docs["p3"]["generated_queries"] == stored["p3"]
+    meta = os_client.indices.get_mapping(index=index_name)[index_name]["mappings"]["_meta"]
+    assert meta["generator"]["generator"]["kind"] == "seq2seq"
+    lines = sum(1 for path in store.data_files() for _ in open(path, encoding="utf-8"))
+    rerun = CliRunner().invoke(main, [*args, "--recreate"])  # index rebuilt, store reused
+    assert rerun.exit_code == 0, rerun.output
+    assert sum(1 for path in store.data_files() for _ in open(path, encoding="utf-8")) == lines
+    redone = {hit["_id"]: hit["_source"] for hit in _all_docs(os_client, index_name)}
+    assert redone["p3"]["generated_queries"] == stored["p3"]

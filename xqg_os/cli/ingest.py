@@ -14,19 +14,6 @@ from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 
 
-def _query_source(queries: str | None, languages: list[str], n: int
-                  ) -> tuple[Any, dict[str, Any] | None]:
-    """A function batch -> {id: {lang: [q]}} over a query store, and the store's description."""
-    if queries is None:
-        return (lambda batch: {}), None
-    from xqg_os.generate.store import QueryStore
-
-    store = QueryStore.open(queries)
-    description = store.describe()
-    generator = {key: description.get(key) for key in ("generator", "n", "fingerprint")}
-    return (lambda batch: store.get([p.id for p in batch], languages, n)), generator
-
-
 @click.command()
 @click.option("--corpus", required=True, type=click.Path(dir_okay=False),
               help="Passages: JSONL (id,title,text), BEIR corpus.jsonl or TSV (id,text,title).")
@@ -35,8 +22,14 @@ def _query_source(queries: str | None, languages: list[str], n: int
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed corpus lines.")
 @click.option("--index", "index_name", required=True, help="Target index (created if missing).")
 @click.option("--queries", type=click.Path(file_okay=False), default=None,
-              help="Query store written by `xqg-os generate` (its --out folder). Without it, "
-                   "passages are indexed unaugmented (xqg_vector = passage_vector).")
+              help="Query store written by `xqg-os generate` (its --out folder). Without it "
+                   "or --generator-model, passages are indexed unaugmented "
+                   "(xqg_vector = passage_vector).")
+@click.option("--generator-model", default=None,
+              help="Generate missing queries on the fly with this seq2seq model (name or path; "
+                   "e.g. ielabgroup/xor-tydi-docTquery-mt5-base), writing them to --queries-out.")
+@click.option("--queries-out", type=click.Path(file_okay=False), default="xqg-queries",
+              show_default=True, help="Query store folder for --generator-model.")
 @click.option("--languages", default="ar,bn,fi,ja,ko,ru,te", show_default=True,
               help="Languages of generated queries to mix in (ISO 639-1, comma-separated).")
 @click.option("--n", type=click.IntRange(0), default=5, show_default=True,
@@ -77,7 +70,7 @@ def _query_source(queries: str | None, languages: list[str], n: int
               help="Also write the summary as JSON here.")
 @cluster_options
 def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
-           queries: str | None, languages: str, n: int, alpha: float, formula: str,
+           queries: str | None, generator_model: str | None, queries_out: str, languages: str, n: int, alpha: float, formula: str,
            encoder: str, encoder_kind: str, pooling: str, normalize: bool,
            query_max_length: int, passage_max_length: int, query_prefix: str,
            passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
@@ -102,20 +95,37 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     langs = parse_languages(languages)
     config = IngestConfig(
         corpus=corpus, index=index_name, languages=tuple(langs), n=n, alpha=alpha,
-        formula=formula if queries else "none", corpus_format=corpus_format,
+        formula=formula if (queries or generator_model) else "none", corpus_format=corpus_format,
         skip_bad_lines=skip_bad_lines, batch_size=batch_size, recreate=recreate,
         engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
         shard=parse_shard(shard),
         bulk=BulkConfig(chunk_size=chunk_size, max_chunk_bytes=max_chunk_mb * 1024 * 1024,
                         max_retries=max_retries, force_merge=force_merge))
-    source, generator = _query_source(queries, langs, n)
+    from contextlib import ExitStack
+
+    from xqg_os.errors import InputError
+    from xqg_os.querysource import GeneratingSource, no_queries, store_source
+
+    if queries and generator_model:
+        raise InputError("give --queries (a store) or --generator-model (generate), not both")
     client = make_client(client_config)
+    stack = ExitStack()
+    source, generator = no_queries, None
+    if queries:
+        source, generator = store_source(queries, langs, n)
+    elif generator_model:
+        from xqg_os.generate.factory import GeneratorSpec, make_generator
+
+        spec = GeneratorSpec(kind="seq2seq", model=generator_model, device=device)
+        generating = stack.enter_context(
+            GeneratingSource(make_generator(spec), queries_out, langs, n))
+        source, generator = generating, generating.description
     model = load_encoder(EncoderConfig(
         model=encoder, kind=encoder_kind, pooling=pooling, normalize=normalize,
         query_max_length=query_max_length, passage_max_length=passage_max_length,
         query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
         batch_size=encode_batch_size))
-    with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
+    with stack, tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
         summary = run_ingest(client, config, model, source, generator_desc=generator,
                              progress=bar, save_vectors=save_vectors)
     data = summary.as_dict()
