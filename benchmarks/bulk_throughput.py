@@ -47,38 +47,57 @@ def ours(client: Any, index: str, docs: list[dict[str, Any]], config: BulkConfig
     return time.perf_counter() - start
 
 
+def one_run(client: Any, name: str, docs: list[dict[str, Any]], dim: int) -> dict[str, float]:
+    """Write ``docs`` one way into a fresh index, then force-merge it to one segment."""
+    index = f"bench-bulk-{uuid.uuid4().hex[:8]}"
+    spec = IndexSpec(name=index, dimension=dim)
+    try:
+        if name == "naive_helpers_bulk":
+            # the same mapping, with OpenSearch's default index settings (1s refresh, 1 replica)
+            from xqg_os.opensearch.index import index_body
+
+            body = index_body(spec)
+            body["settings"]["index"].pop("number_of_replicas")
+            client.indices.create(index=index, body=body)
+            seconds = naive(client, index, docs)
+        else:
+            create_index(client, spec)
+            seconds = ours(client, index, docs, BulkConfig(chunk_size=500, concurrency=2))
+        if client.count(index=index)["count"] != len(docs):
+            raise RuntimeError(f"{name}: documents missing")
+        segments = len(client.cat.segments(index=index, format="json"))
+        start = time.perf_counter()  # the same end state for both: one merged segment
+        client.indices.forcemerge(index=index, max_num_segments=1, request_timeout=600)
+        merge = time.perf_counter() - start
+    finally:
+        client.indices.delete(index=index, ignore_unavailable=True)
+    return {"seconds": round(seconds, 3), "docs_per_s": round(len(docs) / seconds, 1),
+            "segments_after_write": segments, "force_merge_seconds": round(merge, 3),
+            "docs_per_s_incl_merge": round(len(docs) / (seconds + merge), 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--docs", type=int, default=5000)
     parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians reported")
     parser.add_argument("--url", default=ClientConfig.from_env().url)
     args = parser.parse_args()
     client = make_client(ClientConfig(url=args.url))
     docs = documents(args.docs, args.dim)
-    results: dict[str, Any] = {"docs": args.docs, "dim": args.dim}
-    runs = {"naive_helpers_bulk": None, "xqg_bulk_writer": None}
-    for name in runs:
-        index = f"bench-bulk-{uuid.uuid4().hex[:8]}"
-        spec = IndexSpec(name=index, dimension=args.dim)
-        try:
-            if name == "naive_helpers_bulk":
-                # the same mapping, with OpenSearch's default index settings (1s refresh, 1 replica)
-                from xqg_os.opensearch.index import index_body
-
-                body = index_body(spec)
-                body["settings"]["index"].pop("number_of_replicas")
-                client.indices.create(index=index, body=body)
-                seconds = naive(client, index, docs)
-            else:
-                create_index(client, spec)
-                seconds = ours(client, index, docs, BulkConfig(chunk_size=500, concurrency=2))
-            assert client.count(index=index)["count"] == args.docs
-            results[name] = {"seconds": round(seconds, 3),
-                             "docs_per_s": round(args.docs / seconds, 1)}
-        finally:
-            client.indices.delete(index=index, ignore_unavailable=True)
-    results["speedup"] = round(results["xqg_bulk_writer"]["docs_per_s"]
-                               / results["naive_helpers_bulk"]["docs_per_s"], 2)
+    results: dict[str, Any] = {"docs": args.docs, "dim": args.dim, "repeat": args.repeat}
+    samples: dict[str, list[dict[str, float]]] = {"naive_helpers_bulk": [],
+                                                  "xqg_bulk_writer": []}
+    for _ in range(args.repeat):  # interleaved, so drifting load hits both alike
+        for name in samples:
+            samples[name].append(one_run(client, name, docs, args.dim))
+    for name, runs in samples.items():
+        results[name] = {key: round(float(np.median([r[key] for r in runs])), 3)
+                         for key in runs[0]}
+        results[name]["runs"] = runs
+    for key in ("docs_per_s", "docs_per_s_incl_merge"):
+        results[f"speedup_{key}"] = round(results["xqg_bulk_writer"][key]
+                                          / results["naive_helpers_bulk"][key], 2)
     print(json.dumps(results, indent=2))
 
 

@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}
+# bulk-load mode: no periodic refresh, no replicas, translog fsync'd in the background (the
+# writer flushes at the end, so the data is durable once it returns)
+BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0,
+                 "translog.durability": "async"}
+_FALLBACK = {"refresh_interval": "1s", "number_of_replicas": 1, "translog.durability": "request"}
 # _meta key holding the settings to restore while bulk-load settings are in force, so that a
 # run killed mid-way and started again still restores the index's own settings, not "-1"
 SAVED_KEY = "xqg_bulk_saved_settings"
@@ -107,7 +111,7 @@ class BulkWriter:
     def restore(self) -> None:
         """Put back the index's own settings, refresh, and force-merge if asked. Idempotent."""
         if self._saved is not None:
-            restore = {key: ("1s" if key == "refresh_interval" else 1) if value is None else value
+            restore = {key: _FALLBACK[key] if value is None else value
                        for key, value in self._saved.items()}
             self.client.indices.put_settings(index=self.index, body={"index": restore})
             meta = self._meta()
@@ -115,6 +119,7 @@ class BulkWriter:
             self._put_meta(meta)
             self._saved = None
         self.client.indices.refresh(index=self.index)
+        self.client.indices.flush(index=self.index)
         if self.config.force_merge:
             self.client.indices.forcemerge(index=self.index, max_num_segments=1,
                                            request_timeout=3600)
