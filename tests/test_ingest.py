@@ -73,8 +73,8 @@ def test_ingest_writes_every_passage_once_with_the_augmented_vector(
     hits = _all_docs(os_client, index_name)
     assert sorted(h["_id"] for h in hits) == sorted(f"p{i}" for i in range(30))
 
-    from xqg_os.encode import EncoderConfig, load_encoder
     from xqg_os.data import read_corpus
+    from xqg_os.encode import EncoderConfig, load_encoder
 
     encoder = load_encoder(EncoderConfig(model=str(tiny_bert_path), device="cpu"))
     store = QueryStore.open(queries)

@@ -46,12 +46,11 @@ def test_knn_recall_against_exact_numpy(os_client: Any, index_name: str) -> None
 def test_bulk_writer_restores_settings(os_client: Any, index_name: str) -> None:
     create_index(os_client, IndexSpec(name=index_name, dimension=4))
     os_client.indices.put_settings(index=index_name, body={"index": {"refresh_interval": "7s"}})
-    with pytest.raises(RuntimeError):
-        with BulkWriter(os_client, index_name) as writer:
-            list(writer.write(_docs(np.ones((3, 4), dtype=np.float32))))
-            during = os_client.indices.get_settings(index=index_name)[index_name]
-            assert during["settings"]["index"]["refresh_interval"] == "-1"
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), BulkWriter(os_client, index_name) as writer:
+        list(writer.write(_docs(np.ones((3, 4), dtype=np.float32))))
+        during = os_client.indices.get_settings(index=index_name)[index_name]
+        assert during["settings"]["index"]["refresh_interval"] == "-1"
+        raise RuntimeError("boom")
     after = os_client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
     assert after["refresh_interval"] == "7s"
     assert os_client.count(index=index_name)["count"] == 3

@@ -1,4 +1,5 @@
-"""xqg-os: query-augmented passage representations (xQG) for cross-lingual dense retrieval on OpenSearch."""
+"""xqg-os: query-augmented passage representations (xQG) for cross-lingual dense retrieval
+on OpenSearch."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -22,8 +22,8 @@ from xqg_os.data import Passage, passage_input, read_corpus, scan_corpus
 from xqg_os.errors import InputError
 from xqg_os.exact import VectorExport
 from xqg_os.opensearch.bulk import BulkConfig, BulkWriter
-from xqg_os.shard import Shard
 from xqg_os.opensearch.index import VECTOR_FIELDS, IndexSpec, create_index, index_info
+from xqg_os.shard import Shard
 
 # _meta keys whose difference makes an existing index incompatible with this ingest
 COMPATIBILITY_KEYS = ("encoder", "dimension", "formula", "alpha", "n", "languages",

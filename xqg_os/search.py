@@ -20,7 +20,6 @@ from xqg_os.opensearch.index import VECTOR_FIELDS, get_meta
 from xqg_os.opensearch.knn import knn_msearch, knn_query, knn_search
 
 
-
 @dataclass(frozen=True)
 class Hit:
     """One search result."""

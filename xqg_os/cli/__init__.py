@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from xqg_os import __version__
-from xqg_os.cli.common import XQGGroup
 from xqg_os.cli.cluster import cluster
+from xqg_os.cli.common import XQGGroup
 from xqg_os.cli.evaluate import evaluate
 from xqg_os.cli.generate import generate
 from xqg_os.cli.index import index

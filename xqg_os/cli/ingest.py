@@ -70,13 +70,15 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Also write the summary as JSON here.")
 @cluster_options
 def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
-           queries: str | None, generator_model: str | None, queries_out: str, languages: str, n: int, alpha: float, formula: str,
+           queries: str | None, generator_model: str | None, queries_out: str,
+           languages: str, n: int, alpha: float, formula: str,
            encoder: str, encoder_kind: str, pooling: str, normalize: bool,
            query_max_length: int, passage_max_length: int, query_prefix: str,
            passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
-           shard: str | None, save_vectors: str | None, summary_json: str | None, client_config: Any) -> None:
+           shard: str | None, save_vectors: str | None, summary_json: str | None,
+           client_config: Any) -> None:
     """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
     p' as xqg_vector, with text, title, lang and the generated queries.
 
@@ -104,13 +106,14 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     from contextlib import ExitStack
 
     from xqg_os.errors import InputError
-    from xqg_os.querysource import GeneratingSource, no_queries, store_source
+    from xqg_os.querysource import GeneratingSource, QuerySource, no_queries, store_source
 
     if queries and generator_model:
         raise InputError("give --queries (a store) or --generator-model (generate), not both")
     client = make_client(client_config)
     stack = ExitStack()
-    source, generator = no_queries, None
+    source: QuerySource = no_queries
+    generator: dict[str, Any] | None = None
     if queries:
         source, generator = store_source(queries, langs, n)
     elif generator_model:

@@ -80,7 +80,7 @@ class DecodingConfig:
         return self.num_beams == 1
 
     def check_n(self, n: int) -> None:
-        """Refuse ``n`` that the decoding mode cannot deliver (beam mode needs ``num_beams >= n``)."""
+        """Refuse ``n`` that the decoding mode cannot deliver (beams need ``num_beams >= n``)."""
         if n < 1:
             raise InputError(f"--n must be >= 1 (got {n})")
         if not self.do_sample and self.num_beams < n:

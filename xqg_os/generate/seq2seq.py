@@ -82,7 +82,8 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise InputError(f"unknown --device {name!r} (use auto, cpu, cuda, cuda:N or mps)") from None
+        raise InputError(f"unknown --device {name!r} (use auto, cpu, cuda, cuda:N or mps)"
+                         ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ModelError(f"--device {name} asked for, but no CUDA device is available")
     if device.type == "mps" and not torch.backends.mps.is_available():

@@ -95,7 +95,7 @@ class QueryStore:
 
     @classmethod
     def open(cls, path: str | Path) -> QueryStore:
-        """Open a store folder, or the only store under an output folder (see :func:`find_store`)."""
+        """Open a store folder, or the only store under an output folder (:func:`find_store`)."""
         return cls(find_store(path))
 
     @classmethod

@@ -64,7 +64,7 @@ class RecordScanner:
 
 
 def scan_records(path: Path) -> Iterator[tuple[int, GeneratedQueries]]:
-    """``(byte offset, record)`` for each valid line of a store file (see :class:`RecordScanner`)."""
+    """``(byte offset, record)`` for each valid line of a store file (:class:`RecordScanner`)."""
     return iter(RecordScanner(path))
 
 

@@ -38,8 +38,8 @@ class BulkConfig:
     chunk_size: int = 500
     max_chunk_bytes: int = 20 * 1024 * 1024
     max_retries: int = 8
-    initial_backoff: float = 1.0
-    max_backoff: float = 60.0
+    initial_backoff: int = 1
+    max_backoff: int = 60
     fast_settings: bool = True
     force_merge: bool = False
     request_timeout: float = 120.0

@@ -31,7 +31,8 @@ class IndexSpec:
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.lower() or self.name.startswith(("_", "-")):
-            raise InputError(f"invalid index name {self.name!r}: lowercase, not starting with _ or -")
+            raise InputError(f"invalid index name {self.name!r}: "
+                             "lowercase, not starting with _ or -")
         if not 1 <= self.dimension <= MAX_DIMENSION:
             raise InputError(f"dimension {self.dimension} is out of range: "
                              f"k-NN vectors take 1 to {MAX_DIMENSION} dimensions")
