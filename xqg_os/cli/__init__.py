@@ -13,6 +13,7 @@ from xqg_os.cli.generate import generate
 from xqg_os.cli.index import index
 from xqg_os.cli.ingest import ingest
 from xqg_os.cli.search import search
+from xqg_os.cli.study import study
 
 
 @click.group(cls=XQGGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,3 +29,4 @@ main.add_command(ingest)
 main.add_command(search)
 main.add_command(generate)
 main.add_command(evaluate)
+main.add_command(study)
