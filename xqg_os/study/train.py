@@ -129,7 +129,15 @@ def _has_trainer_dependencies() -> bool:
 
 def _loss(model: Any, config: TrainConfig) -> Any:
     from sentence_transformers import util
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    try:  # sentence-transformers 6 moved the losses; older versions only have .losses
+        from sentence_transformers.sentence_transformer.losses import (
+            MultipleNegativesRankingLoss,
+        )
+    except ImportError:
+        from sentence_transformers.losses import (  # type: ignore[no-redef]
+            MultipleNegativesRankingLoss,
+        )
 
     if config.similarity == "dot":
         return MultipleNegativesRankingLoss(model, scale=1.0, similarity_fct=util.dot_score)
@@ -143,7 +151,13 @@ def _train_with_trainer(model: Any, queries: list[str], passages: list[str],
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.training_args import BatchSamplers
+
+    try:  # sentence-transformers 6 moved the training arguments
+        from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+    except ImportError:
+        from sentence_transformers.training_args import (  # type: ignore[no-redef]
+            BatchSamplers,
+        )
 
     with tempfile.TemporaryDirectory(prefix="xqg-train-") as scratch:
         args = SentenceTransformerTrainingArguments(
