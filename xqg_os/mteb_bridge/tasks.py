@@ -22,22 +22,20 @@ from xqg_os.fingerprint import fingerprint
 from xqg_os.mteb_bridge.langs import to_mteb
 from xqg_os.study.sweep import EvalData
 
-# The cross-lingual retrieval tasks of mteb the study targets, with their cross-language
-# subsets (query language != document language). Same-language subsets exist too.
-CROSS_LINGUAL_TASKS: dict[str, tuple[str, ...]] = {
-    "XPQARetrieval": ("eng-ara", "eng-deu", "eng-spa", "eng-fra", "eng-hin", "eng-ita",
-                      "eng-jpn", "eng-kor", "eng-pol", "eng-por", "eng-tam", "eng-cmn",
-                      "ara-eng", "deu-eng", "spa-eng", "fra-eng", "hin-eng", "ita-eng",
-                      "jpn-eng", "kor-eng", "pol-eng", "por-eng", "tam-eng", "cmn-eng"),
-    "MLQARetrieval": tuple(f"mlqa.{q}.{d}" for q in ("ar", "de", "en", "es", "hi", "vi", "zh")
-                           for d in ("ar", "de", "en", "es", "hi", "vi", "zh") if q != d),
-    "BelebeleRetrieval": ("arb_Arab-eng_Latn", "eng_Latn-arb_Arab", "ben_Beng-eng_Latn",
-                          "eng_Latn-ben_Beng", "fin_Latn-eng_Latn", "eng_Latn-fin_Latn",
-                          "jpn_Jpan-eng_Latn", "eng_Latn-jpn_Jpan", "kor_Hang-eng_Latn",
-                          "eng_Latn-kor_Hang", "rus_Cyrl-eng_Latn", "eng_Latn-rus_Cyrl",
-                          "tel_Telu-eng_Latn", "eng_Latn-tel_Telu"),
-    "CUREv1": ("es", "fr"),
-}
+# The cross-lingual retrieval tasks of mteb the study targets. By default only their
+# cross-language subsets run (query language != document language; see cross_language_subsets).
+CROSS_LINGUAL_TASKS: tuple[str, ...] = ("XPQARetrieval", "MLQARetrieval", "BelebeleRetrieval",
+                                        "CUREv1")
+
+
+def cross_language_subsets(metadata: TaskMetadata) -> list[str]:
+    """The subsets whose query and document languages differ (script variants of one language,
+    such as Belebele's ``arb_Arab-arb_Latn``, do not count)."""
+    chosen = []
+    for subset, tags in metadata.hf_subsets_to_langscripts.items():
+        if len(tags) >= 2 and tags[0].split("-")[0] != tags[1].split("-")[0]:
+            chosen.append(subset)
+    return chosen
 
 
 class LocalRetrievalTask(AbsTaskRetrieval):
@@ -117,7 +115,7 @@ DEFAULT_SPLITS: dict[str, tuple[str, ...]] = {"CUREv1": ("all",)}
 def hub_task(name: str, subsets: Sequence[str] | None = None,
              splits: Sequence[str] | None = None) -> AbsTaskRetrieval:
     """An mteb retrieval task by name, restricted to ``subsets`` (default: the cross-language
-    subsets of :data:`CROSS_LINGUAL_TASKS`, or all of an unlisted task) and ``splits``.
+    subsets of a task in :data:`CROSS_LINGUAL_TASKS`, all subsets of another) and ``splits``.
 
     Raises:
         InputError: for an unknown task, a non-retrieval task or unknown subsets / splits.
@@ -131,7 +129,10 @@ def hub_task(name: str, subsets: Sequence[str] | None = None,
                          ) from None
     if not isinstance(task, AbsTaskRetrieval):
         raise InputError(f"mteb task {name!r} is not a retrieval task")
-    wanted = list(subsets) if subsets else list(CROSS_LINGUAL_TASKS.get(name, ()))
+    if subsets:
+        wanted = list(subsets)
+    else:
+        wanted = cross_language_subsets(task.metadata) if name in CROSS_LINGUAL_TASKS else []
     unknown = [s for s in wanted if s not in task.metadata.hf_subsets]
     if unknown:
         raise InputError(f"{name} has no subset(s) {', '.join(unknown)}; it has "
