@@ -42,13 +42,14 @@ def rows_from_report(report: EvalReport, assignments: Sequence[tuple[Point, str]
     """
     rows: list[Row] = []
     scopes = [*report.languages, MACRO, ALL]
+    tests = {(c.system, c.metric, c.scope): c for c in report.comparisons}
     for point, system in assignments:
         for metric in report.metrics:
             counts = report.counts.get(metric, {})
             for scope in scopes:
                 value = report.score(system, metric, scope)
                 base = report.score(baseline, metric, scope)
-                comparison = (report.comparison(system, metric, ALL if scope == MACRO else scope)
+                comparison = (tests.get((system, metric, ALL if scope == MACRO else scope))
                               if system != baseline else None)
                 rows.append({
                     "task": point.task, "arm": point.arm, "model": point.model, "n": point.n,
