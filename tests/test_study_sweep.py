@@ -81,6 +81,7 @@ def test_n0_rows_equal_the_plain_baseline(tmp_path: Path, files, data: EvalData,
     augmented = select(result.rows, n=2, lang="all", metric="nDCG@10")
     assert len(augmented) == 2 and all(r["p_value_vs_n0"] is not None for r in augmented)
     assert len(result.rows) == len(grid) * 4 * len(METRICS)  # scopes: ja, ru, macro, all
+    assert result.info["passages"] == 30 and result.info["passages_without_queries"] == 0
 
 
 def test_grid_reuses_stores_and_never_calls_the_model(tmp_path: Path, files,  # noqa: ANN001
@@ -153,6 +154,12 @@ def test_csv_roundtrip_merge_and_bad_inputs(tmp_path: Path, files,  # noqa: ANN0
     assert read_rows(out)[0]["value"] == 0.5
     with pytest.raises(InputError, match="holds 4 per language"):
         run_sweep(tiny, data, store, Grid((8,)), tmp_path / "cache", CONFIG, progress=False)
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text(files.corpus.read_text(encoding="utf-8") * 2, encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate passage ids: d0, d1"):
+        EvalData.load(twice, files.queries, files.qrels)
+    with pytest.raises(InputError, match="needs --qrels"):
+        EvalData.load(files.corpus, files.queries)
     for bad in [("0,x", "0.1", "sum", "all"), ("1", "1.5", "sum", "all"),
                 ("1", "0.1", "median", "all"), ("1", "0.1", "sum", "xx+ja")]:
         with pytest.raises(InputError):

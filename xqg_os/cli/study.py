@@ -203,8 +203,10 @@ def sweep(data: Any, sweep_config: Any, encoder_config: Any, grid: Any, cache: s
               help="Also sweep --n/--alpha/--formula/--languages on every checkpoint.")
 @click.option("--generated", type=click.Path(exists=True, file_okay=False), default=None,
               help="Query store, for --with-xqg.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
-@click.option("--plots", default=None, type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Study CSV (rows are merged into an existing one).")
+@click.option("--plots", default=None, type=click.Path(file_okay=False),
+              help="Plot folder (default: plots/ beside --out).")
 @click.option("--no-plots", is_flag=True)
 def train(data: Any, sweep_config: Any, encoder_config: Any, grid: Any, cache: str,
           pairs_source: str, sizes: str, checkpoints: str, epochs: int, batch_size: int,

@@ -12,6 +12,7 @@ mteb itself is imported only to build the :class:`ModelMeta`.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +31,7 @@ from xqg_os.study.bank import VectorBank, build_bank, encode_texts_cached
 from xqg_os.study.grid import depends_on_query_language, parse_language_spec, resolve_languages
 from xqg_os.study.sweep import Run, exact_run
 
+logger = logging.getLogger(__name__)
 _SIMILARITY = {"innerproduct": "dot", "cosinesimil": "cosine", "l2": "euclidean"}
 
 
@@ -169,6 +171,11 @@ class XQGSearchModel:
         self._bank = build_bank(self.encoder, passages, self.cache_root,
                                 None if plain else self.query_store, self.generated_languages,
                                 [] if plain else [self.variant.n], progress=self.progress)
+        missing = 0 if plain else self._bank.without_queries()
+        if missing:  # e.g. an --id-template that does not match the store's ids
+            logger.warning("%s/%s: %d of %d documents have no generated query in the store "
+                           "(id template %r); they keep their plain vectors", hf_subset,
+                           hf_split, missing, len(passages), self.id_template)
 
     def search(self, queries: Any, *, task_metadata: Any, hf_split: str, hf_subset: str,
                top_k: int, encode_kwargs: Any, top_ranked: Any = None,

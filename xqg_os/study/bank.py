@@ -95,6 +95,13 @@ class VectorBank:
     sums: dict[int, np.ndarray] = field(default_factory=dict)
     counts: dict[int, np.ndarray] = field(default_factory=dict)
 
+    def without_queries(self) -> int:
+        """How many passages have no generated query in any language (they keep E(p))."""
+        if not self.sums:
+            return len(self.passage_ids)
+        counts = self.counts[max(self.sums)]
+        return int((counts.sum(axis=1) == 0).sum())
+
     @property
     def ns(self) -> list[int]:
         """The n values the bank can mix (0 always)."""

@@ -9,6 +9,7 @@ from disk); :func:`search_grid` and :func:`evaluate_points` never touch the mode
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,6 +66,10 @@ class EvalData:
         passages = [p for p in read_corpus(corpus, corpus_format) if not p.is_empty]
         if not passages:
             raise InputError(f"corpus {corpus} holds no passage with text")
+        counts = Counter(p.id for p in passages)
+        repeated = sorted(pid for pid, count in counts.items() if count > 1)
+        if repeated:
+            raise InputError(f"{corpus}: duplicate passage ids: {', '.join(repeated[:5])}")
         return cls(name=name or Path(queries).stem, passages=passages,
                    queries=read_queries(queries),
                    qrels=qrels_to_dict(read_qrels(qrels)) if qrels else None,
@@ -241,7 +246,10 @@ def sweep_prepared(prepared: Prepared, data: EvalData, grid: Grid, config: Sweep
     done = time.perf_counter()
     return SweepResult(rows, report, {"search_s": searched - start, "evaluate_s": done - searched},
                        {"grid": grid.describe(), "systems": len(systems),
-                        "generated_languages": prepared.bank.languages})
+                        "generated_languages": prepared.bank.languages,
+                        "passages": len(prepared.bank.passage_ids),
+                        "passages_without_queries": prepared.bank.without_queries()
+                        if grid.max_n > 0 else None})
 
 
 def run_sweep(encoder: Encoder, data: EvalData, query_store: QueryStore | None, grid: Grid,
