@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from xqg_os.evaluate import ALL, MACRO
 from xqg_os.study.results import Row
 
 MARK = "\u2020"
+_KT = re.compile(r"^R@\d+k?t$")
 
 
 def meta_path(csv_path: str | Path) -> Path:
@@ -42,7 +44,8 @@ def _fmt(row: Row | None) -> str:
     if row is None or row["value"] is None:
         return "\u2013"
     value = row["value"]
-    text = f"{value:.1f}" if row["metric"].endswith("kt") else f"{value:.4f}"
+    # R@kt is a percentage (R@2kt, R@200t), the other metrics fractions
+    text = f"{value:.1f}" if _KT.match(row["metric"]) else f"{value:.4f}"
     return text + (MARK if row["significant"] else "")
 
 
