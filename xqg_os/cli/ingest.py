@@ -63,6 +63,8 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Bytes per bulk request, at most.")
 @click.option("--max-retries", type=int, default=8, show_default=True,
               help="Retries of 429-rejected documents, with exponential backoff.")
+@click.option("--bulk-refresh-interval", default="-1", show_default=True,
+              help="Refresh interval while loading (-1: none; the index's own is restored).")
 @click.option("--shard", default=None, help="i/N: ingest only shard i of N (0-based).")
 @click.option("--save-vectors", type=click.Path(file_okay=False), default=None,
               help="Also save ids, texts and vectors here (for `evaluate --backend exact`).")
@@ -77,7 +79,7 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
            passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
-           shard: str | None, save_vectors: str | None, summary_json: str | None,
+           bulk_refresh_interval: str, shard: str | None, save_vectors: str | None, summary_json: str | None,
            client_config: Any) -> None:
     """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
     p' as xqg_vector, with text, title, lang and the generated queries.
@@ -102,7 +104,8 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
         engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
         shard=parse_shard(shard),
         bulk=BulkConfig(chunk_size=chunk_size, max_chunk_bytes=max_chunk_mb * 1024 * 1024,
-                        max_retries=max_retries, force_merge=force_merge))
+                        max_retries=max_retries, force_merge=force_merge,
+                        bulk_refresh_interval=bulk_refresh_interval))
     from contextlib import ExitStack
 
     from xqg_os.errors import InputError

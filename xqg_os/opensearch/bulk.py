@@ -41,6 +41,10 @@ class BulkConfig:
     initial_backoff: int = 1
     max_backoff: int = 60
     fast_settings: bool = True
+    # refresh interval while loading: -1 (none) gives few large segments; on small nodes a short
+    # interval writes faster because HNSW graphs of small segments are cheaper to build, and
+    # defers that work to merges (see benchmarks/bulk_throughput.py)
+    bulk_refresh_interval: str = "-1"
     force_merge: bool = False
     request_timeout: float = 120.0
     concurrency: int = 2
@@ -92,7 +96,8 @@ class BulkWriter:
             else:
                 self._saved = _index_settings(self.client, self.index)
                 self._put_meta({**meta, SAVED_KEY: self._saved})
-            self.client.indices.put_settings(index=self.index, body={"index": BULK_SETTINGS})
+            self.client.indices.put_settings(index=self.index, body={"index": {
+                **BULK_SETTINGS, "refresh_interval": self.config.bulk_refresh_interval}})
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
