@@ -296,8 +296,8 @@ def encode_cached(encoder: Encoder, store: EmbeddingStore, ids: Sequence[str],
     for item, text in zip(ids, texts, strict=True):
         text_of.setdefault(item, text)
     todo = store.missing(ids)
-    with tqdm(total=len(todo), desc=f"encode {role} texts", unit="text", disable=not progress or not todo
-              ) as bar:
+    with tqdm(total=len(todo), desc=f"encode {role} texts", unit="text",
+              disable=not progress or not todo) as bar:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start:start + chunk_size]
             store.add(chunk, encode_texts(encoder, [text_of[i] for i in chunk], role))

@@ -79,8 +79,8 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
            passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
-           bulk_refresh_interval: str, shard: str | None, save_vectors: str | None, summary_json: str | None,
-           client_config: Any) -> None:
+           bulk_refresh_interval: str, shard: str | None, save_vectors: str | None,
+           summary_json: str | None, client_config: Any) -> None:
     """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
     p' as xqg_vector, with text, title, lang and the generated queries.
 
