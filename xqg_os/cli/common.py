@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
 
 
@@ -45,6 +46,36 @@ def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
         kwargs["client_config"] = ClientConfig(url=url, user=user, password=password,
                                                ca_certs=ca_certs, verify_certs=not insecure)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def encoder_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Encoder flags shared by ingest and the study; passes an ``encoder_config``."""
+
+    @click.option("--encoder", default=DEFAULT_MODEL, show_default=True,
+                  help="Encoder: hub id, local folder, 'all-MiniLM-L6-v2' (shipped) or 'usem'.")
+    @click.option("--encoder-kind", type=click.Choice(KINDS), default="auto", show_default=True)
+    @click.option("--pooling", type=click.Choice(POOLINGS), default="cls", show_default=True)
+    @click.option("--normalize", is_flag=True, help="L2-normalise vectors.")
+    @click.option("--query-max-length", type=int, default=32, show_default=True)
+    @click.option("--passage-max-length", type=int, default=128, show_default=True)
+    @click.option("--query-prefix", default="", help="e.g. 'query: ' for e5 models.")
+    @click.option("--passage-prefix", default="", help="e.g. 'passage: ' for e5 models.")
+    @click.option("--device", default="auto", show_default=True)
+    @click.option("--encode-batch-size", type=int, default=64, show_default=True)
+    @functools.wraps(func)
+    def wrapper(*args: Any, encoder: str, encoder_kind: str, pooling: str, normalize: bool,
+                query_max_length: int, passage_max_length: int, query_prefix: str,
+                passage_prefix: str, device: str, encode_batch_size: int, **kwargs: Any) -> Any:
+        from xqg_os.encode import EncoderConfig
+
+        kwargs["encoder_config"] = EncoderConfig(
+            model=encoder, kind=encoder_kind, pooling=pooling, normalize=normalize,
+            query_max_length=query_max_length, passage_max_length=passage_max_length,
+            query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
+            batch_size=encode_batch_size)
         return func(*args, **kwargs)
 
     return wrapper

@@ -8,9 +8,8 @@ from typing import Any
 import click
 
 from xqg_os.augment import FORMULAS
-from xqg_os.cli.common import cluster_options
+from xqg_os.cli.common import cluster_options, encoder_options
 from xqg_os.data import CORPUS_FORMATS
-from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 
 
@@ -37,17 +36,6 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.01, show_default=True)
 @click.option("--formula", type=click.Choice(FORMULAS), default="sum", show_default=True,
               help="sum (the public code), mean, or none (baseline).")
-@click.option("--encoder", default=DEFAULT_MODEL, show_default=True,
-              help="Hub id, local folder, 'all-MiniLM-L6-v2' (shipped) or 'usem'.")
-@click.option("--encoder-kind", type=click.Choice(KINDS), default="auto", show_default=True)
-@click.option("--pooling", type=click.Choice(POOLINGS), default="cls", show_default=True)
-@click.option("--normalize", is_flag=True, help="L2-normalise vectors.")
-@click.option("--query-max-length", type=int, default=32, show_default=True)
-@click.option("--passage-max-length", type=int, default=128, show_default=True)
-@click.option("--query-prefix", default="", help="e.g. 'query: ' for e5 models.")
-@click.option("--passage-prefix", default="", help="e.g. 'passage: ' for e5 models.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--encode-batch-size", type=int, default=64, show_default=True)
 @click.option("--batch-size", type=int, default=256, show_default=True,
               help="Passages per pipeline batch (bounds memory).")
 @click.option("--engine", type=click.Choice(ENGINES), default="lucene", show_default=True)
@@ -70,17 +58,16 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Also save ids, texts and vectors here (for `evaluate --backend exact`).")
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None,
               help="Also write the summary as JSON here.")
+@encoder_options
 @cluster_options
 def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
            queries: str | None, generator_model: str | None, queries_out: str,
            languages: str, n: int, alpha: float, formula: str,
-           encoder: str, encoder_kind: str, pooling: str, normalize: bool,
-           query_max_length: int, passage_max_length: int, query_prefix: str,
-           passage_prefix: str, device: str, encode_batch_size: int, batch_size: int,
+           batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
            bulk_refresh_interval: str, shard: str | None, save_vectors: str | None,
-           summary_json: str | None, client_config: Any) -> None:
+           summary_json: str | None, encoder_config: Any, client_config: Any) -> None:
     """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
     p' as xqg_vector, with text, title, lang and the generated queries.
 
@@ -88,7 +75,7 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     passage ids, so nothing is written twice."""
     from tqdm import tqdm
 
-    from xqg_os.encode import EncoderConfig, load_encoder
+    from xqg_os.encode import load_encoder
     from xqg_os.ingest import IngestConfig
     from xqg_os.ingest import ingest as run_ingest
     from xqg_os.languages import parse_languages
@@ -122,15 +109,12 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     elif generator_model:
         from xqg_os.generate.factory import GeneratorSpec, make_generator
 
-        spec = GeneratorSpec(kind="seq2seq", model=generator_model, device=device)
+        spec = GeneratorSpec(kind="seq2seq", model=generator_model,
+                             device=encoder_config.device)
         generating = stack.enter_context(
             GeneratingSource(make_generator(spec), queries_out, langs, n))
         source, generator = generating, generating.description
-    model = load_encoder(EncoderConfig(
-        model=encoder, kind=encoder_kind, pooling=pooling, normalize=normalize,
-        query_max_length=query_max_length, passage_max_length=passage_max_length,
-        query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
-        batch_size=encode_batch_size))
+    model = load_encoder(encoder_config)
     with stack, tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
         summary = run_ingest(client, config, model, source, generator_desc=generator,
                              progress=bar, save_vectors=save_vectors)
