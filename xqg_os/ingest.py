@@ -161,9 +161,8 @@ def _documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]], e
         query_vecs = (encoder.encode_queries(flat) if flat
                       else np.zeros((0, passage_vecs.shape[1]), dtype=np.float32))
     with _Timer(stages, "augment"):
-        splits = np.cumsum([len(qs) for qs in chosen])[:-1]
-        per_passage = np.split(query_vecs, splits) if len(batch) > 1 else [query_vecs]
-        mixed = augment(passage_vecs, per_passage, config.alpha, config.formula)
+        mixed = augment(passage_vecs, query_vecs, config.alpha, config.formula,
+                        counts=[len(qs) for qs in chosen])
     return [{"passage_id": p.id, "title": p.title, "text": p.text, "lang": p.lang or "",
              "generated_queries": {lang: qs for lang, qs in queries.get(p.id, {}).items()},
              "passage_vector": passage_vecs[i].tolist(), "xqg_vector": mixed[i].tolist()}
