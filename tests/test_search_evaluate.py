@@ -163,3 +163,29 @@ def test_evaluate_bad_inputs(os_url: str, ingested: Any, tmp_path: Path) -> None
         "evaluate", "--queries", str(nolang), "--qrels", str(ingested["qrels"]),
         "--index", ingested["index"], "--url", os_url])
     assert result.exit_code == 1 and "lang" in result.output
+
+
+def test_ann_recall_against_exact_on_the_bundled_sample(tmp_path: Path, os_client: Any,
+                                                        os_url: str, index_name: str) -> None:
+    from importlib import resources
+
+    from xqg_os.evaldata import read_queries
+    from xqg_os.exact import recall_at_k
+    from xqg_os.retrieval import retrieve
+
+    sample = resources.files("xqg_os").joinpath("sample")
+    vectors = tmp_path / "vectors"
+    result = CliRunner().invoke(main, [
+        "ingest", "--corpus", str(sample / "corpus.jsonl"), "--index", index_name,
+        "--encoder", "all-MiniLM-L6-v2", "--device", "cpu", "--url", os_url,
+        "--save-vectors", str(vectors)])
+    assert result.exit_code == 0, result.output
+    queries = read_queries(str(sample / "queries.jsonl"))
+    system = f"{index_name}:passage_vector"
+    ann = retrieve(queries, index_name, ["passage_vector"], 10, client=os_client)
+    exact = retrieve(queries, index_name, ["passage_vector"], 10, backend="exact",
+                     vectors=str(vectors))
+    recall = recall_at_k([list(ann.runs[system][q.id]) for q in queries],
+                         [list(exact.runs[system][q.id]) for q in queries])
+    print(f"ANN recall@10 vs exact on the sample: {recall:.4f}")
+    assert recall >= 0.95
