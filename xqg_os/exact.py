@@ -18,6 +18,8 @@ import numpy as np
 from xqg_os.errors import InputError
 from xqg_os.opensearch.index import VECTOR_FIELDS
 
+SCORE_BLOCK = 16384  # passages scored at once in float64
+
 
 class ExactIndex:
     """All vectors of an index in memory; ``search`` scores every passage."""
@@ -83,29 +85,40 @@ class ExactIndex:
         return cls(ids, vectors, meta, texts)
 
     def scores(self, queries: np.ndarray, field: str) -> np.ndarray:
-        """Similarity of every query to every passage, higher is better."""
+        """Similarity of every query to every passage, higher is better.
+
+        Computed in float64 over blocks of passages (memory stays bounded) and returned as
+        float32: float32 BLAS rounds differently for different query-batch shapes, which would
+        reorder near-ties between two searches of the same query, and trec_eval (pytrec_eval,
+        hence mteb) reads scores as float32, so every evaluator sees the same ties.
+        """
         if field not in self.vectors:
             raise InputError(f"unknown field {field!r}; use one of {', '.join(self.vectors)}")
         matrix = self.vectors[field]
-        queries = np.asarray(queries, dtype=np.float32)
-        if queries.shape[1] != matrix.shape[1]:
-            raise InputError(f"query vectors are {queries.shape[1]}-d, the index holds "
+        queries = np.asarray(queries, dtype=np.float64)
+        if queries.ndim != 2 or queries.shape[1] != matrix.shape[1]:
+            raise InputError(f"query vectors are {queries.shape[-1]}-d, the index holds "
                              f"{matrix.shape[1]}-d ones")
         if self.space_type == "cosinesimil":
-            q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-            m = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-            return np.asarray(q @ m.T)
-        if self.space_type == "l2":
-            dist = ((queries ** 2).sum(1)[:, None] - 2 * queries @ matrix.T
-                    + (matrix ** 2).sum(1)[None, :])
-            return np.asarray(-dist)
-        return np.asarray(queries @ matrix.T)
+            queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        out = np.empty((queries.shape[0], matrix.shape[0]), dtype=np.float32)
+        for start in range(0, matrix.shape[0], SCORE_BLOCK):
+            block = np.asarray(matrix[start:start + SCORE_BLOCK], dtype=np.float64)
+            if self.space_type == "cosinesimil":
+                block = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+            sims = queries @ block.T
+            if self.space_type == "l2":
+                sims = -((queries ** 2).sum(1)[:, None] - 2 * sims + (block ** 2).sum(1)[None, :])
+            out[:, start:start + SCORE_BLOCK] = sims
+        return out
 
     def search(self, queries: np.ndarray, k: int, field: str = "xqg_vector"
                ) -> list[list[tuple[str, float]]]:
         """Top-``k`` (id, score) per query, best first (ties broken by id order)."""
         scores = self.scores(queries, field)
         k = min(k, scores.shape[1])
+        if k < 1:
+            return [[] for _ in range(scores.shape[0])]
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         results = []
         for row, candidates in zip(scores, top):

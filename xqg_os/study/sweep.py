@@ -136,23 +136,12 @@ def exact_run(passage_ids: list[str], matrix: np.ndarray, query_vectors: np.ndar
               query_ids: Sequence[str], depth: int, space_type: str = "innerproduct") -> Run:
     """Top-``depth`` exact search of ``query_vectors`` over ``matrix`` as a run.
 
-    Scores are computed in float64 and then rounded to float32. float32 BLAS rounds
-    differently for different query-batch shapes, which would reorder near-ties between a
-    search of all queries and one of a language group; and trec_eval (pytrec_eval, hence
-    mteb) reads scores as float32, so float32 values make every evaluator see the same ties
-    (broken by doc id, descending).
+    Scores are :meth:`ExactIndex.scores`'s: float64 rounded to float32, so a search of all
+    queries and one of a language group see the same near-ties, as does every evaluator.
     """
-    index = ExactIndex(passage_ids, {"xqg_vector": np.asarray(matrix, dtype=np.float64)},
-                       {"index": {"space_type": space_type}})
-    scores = index.scores(query_vectors, "xqg_vector").astype(np.float32)
-    k = min(depth, scores.shape[1])
-    if k < 1:
-        return {qid: {} for qid in query_ids}
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    run: Run = {}
-    for qid, row, candidates in zip(query_ids, scores, top, strict=True):
-        run[qid] = {passage_ids[i]: float(row[i]) for i in candidates}
-    return run
+    index = ExactIndex(passage_ids, {"xqg_vector": matrix}, {"index": {"space_type": space_type}})
+    hits = index.search(query_vectors, depth, "xqg_vector")
+    return {qid: dict(ranked) for qid, ranked in zip(query_ids, hits, strict=True)}
 
 
 def search_grid(prepared: Prepared, queries: Sequence[Query], configs: Sequence[Config],
