@@ -116,10 +116,8 @@ def _adopt_or_check(client: Any, index: str, meta: dict[str, Any], dimension: in
 
 def _batches(config: IngestConfig, summary: IngestSummary) -> Iterator[list[Passage]]:
     batch: list[Passage] = []
-    for position, passage in enumerate(read_corpus(config.corpus, config.corpus_format,
-                                                   config.skip_bad_lines)):
-        if not config.shard.contains(position):
-            continue
+    corpus = read_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+    for passage in config.shard.select(corpus):
         summary.passages += 1
         if passage.is_empty:
             summary.skipped_empty += 1
@@ -164,7 +162,7 @@ def _documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]], e
         mixed = augment(passage_vecs, query_vecs, config.alpha, config.formula,
                         counts=[len(qs) for qs in chosen])
     return [{"passage_id": p.id, "title": p.title, "text": p.text, "lang": p.lang or "",
-             "generated_queries": {lang: qs for lang, qs in queries.get(p.id, {}).items()},
+             "generated_queries": dict(queries.get(p.id, {})),
              "passage_vector": passage_vecs[i].tolist(), "xqg_vector": mixed[i].tolist()}
             for i, p in enumerate(batch)]
 
@@ -192,8 +190,7 @@ def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QueryS
         scanned = scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
     summary.bad_lines = len(scanned.bad_lines)
     if progress is not None:
-        shard = config.shard
-        progress.reset(total=len(range(shard.index, scanned.passages, shard.count)))
+        progress.reset(total=config.shard.size(scanned.passages))
     dimension = int(encoder.dimension)
     meta = build_meta(config, encoder.describe(), dimension, generator_desc)
     spec = IndexSpec(name=config.index, dimension=dimension, engine=config.engine,
