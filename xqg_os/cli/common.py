@@ -12,6 +12,19 @@ from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
 
 
+def comma_list(value: str | None) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]`` (an empty or missing value gives ``[]``)."""
+    return [item.strip() for item in str(value or "").split(",") if item.strip()]
+
+
+def int_list(value: str | None, option: str) -> tuple[int, ...]:
+    """``"2000,5000"`` -> ``(2000, 5000)``; a non-integer is a one-line error naming ``option``."""
+    try:
+        return tuple(int(item) for item in comma_list(value))
+    except ValueError:
+        raise XQGError(f"{option} takes comma-separated integers, got {value!r}") from None
+
+
 class XQGGroup(click.Group):
     """A click group that turns :class:`XQGError` (and Ctrl-C) into one line and exit code 1."""
 

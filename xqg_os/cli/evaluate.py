@@ -7,13 +7,9 @@ from typing import Any
 
 import click
 
-from xqg_os.cli.common import cluster_options
+from xqg_os.cli.common import cluster_options, comma_list, int_list
 from xqg_os.opensearch.index import VECTOR_FIELDS
 from xqg_os.retrieval import BACKENDS
-
-
-def _csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _run_files(specs: tuple[str, ...]) -> dict[str, dict[str, dict[str, float]]]:
@@ -84,12 +80,12 @@ def evaluate(queries: str, qrels: str | None, answers: str | None, indexes: tupl
 
     if not indexes and not run_files:
         raise InputError("give at least one system: --index NAME or --run FILE")
-    field_list = _csv(fields)
+    field_list = comma_list(fields)
     unknown = [f for f in field_list if f not in VECTOR_FIELDS]
     if unknown:
         raise InputError(f"unknown field(s) {unknown}; use {', '.join(VECTOR_FIELDS)}")
     query_list = read_queries(queries)
-    config = EvalConfig(metrics=tuple(_csv(metrics)), kt=tuple(int(k) for k in _csv(kt)),
+    config = EvalConfig(metrics=tuple(comma_list(metrics)), kt=int_list(kt, "--kt"),
                         baseline=baseline, test=test, correction=correction,
                         alpha=significance, allow_unknown_ids=allow_unknown_ids)
     retrieved = Retrieved()

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from xqg_os.cli.common import encoder_options
+from xqg_os.cli.common import comma_list, encoder_options, int_list
 from xqg_os.opensearch.index import SPACE_TYPES
 
 
@@ -48,18 +48,14 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 task_name: str | None, metrics: str, kt: str, depth: int, space_type: str,
                 test: str, correction: str, significance_level: float, store_dtype: str,
                 **kwargs: Any) -> Any:
-        from xqg_os.errors import InputError
         from xqg_os.evaluate import EvalConfig
         from xqg_os.study import EvalData, SweepConfig
 
-        try:
-            budgets = tuple(int(k) for k in _csv(kt))
-        except ValueError:
-            raise InputError(f"--kt must be comma-separated integers, not {kt!r}") from None
+        budgets = int_list(kt, "--kt")
         kwargs["data"] = EvalData.load(corpus, queries, qrels, answers, task_name)
         kwargs["sweep_config"] = SweepConfig(
             depth=depth, space_type=space_type, dtype=store_dtype,
-            eval=EvalConfig(metrics=tuple(_csv(metrics)), kt=budgets if answers else (),
+            eval=EvalConfig(metrics=tuple(comma_list(metrics)), kt=budgets if answers else (),
                             test=test, correction=correction, alpha=significance_level))
         return func(*args, **kwargs)
 
@@ -90,10 +86,6 @@ def grid_options(n_default: str) -> Callable[[Callable[..., Any]], Callable[...,
         return wrapper
 
     return decorate
-
-
-def _csv(value: str) -> list[str]:
-    return [item.strip() for item in str(value).split(",") if item.strip()]
 
 
 def _store(path: str | None) -> Any:
@@ -282,7 +274,7 @@ def mteb_command(encoder_config: Any, grid: Any, tasks: tuple[str, ...], subsets
         task_list = [local_task(EvalData.load(local_corpus, local_queries, local_qrels,
                                               name=local_name), local_name)]
     else:
-        task_list = [hub_task(name, _csv(subsets or ""), _csv(splits or "")) for name in tasks]
+        task_list = [hub_task(name, comma_list(subsets), comma_list(splits)) for name in tasks]
     if export_corpus:
         total = sum(export(task, export_corpus if len(task_list) == 1 else
                            Path(export_corpus).with_suffix(f".{task.metadata.name}.jsonl"),
