@@ -79,7 +79,8 @@ class BulkWriter:
         self._pool = ThreadPoolExecutor(max(1, self.config.concurrency),
                                         thread_name_prefix="xqg-bulk")
         self._pending: deque[Future[list[tuple[bool, str, str]]]] = deque()
-        self._flushed: list[tuple[bool, str, str]] = []
+        # per-document results, kept only while write() waits for them: ingest submits millions
+        self._sink: list[tuple[bool, str, str]] | None = None
 
     def _meta(self) -> dict[str, Any]:
         mapping = self.client.indices.get_mapping(index=self.index)
@@ -153,7 +154,8 @@ class BulkWriter:
                 self.result.written += 1
             else:
                 self.result.failed.append((doc_id, reason))
-            self._flushed.append((ok, doc_id, reason))
+            if self._sink is not None:
+                self._sink.append((ok, doc_id, reason))
 
     def submit(self, docs: Iterable[dict[str, Any]]) -> None:
         """Queue documents for writing and return; results land in :attr:`result`.
@@ -178,9 +180,13 @@ class BulkWriter:
 
     def write(self, docs: Iterable[dict[str, Any]]) -> Iterator[tuple[bool, str]]:
         """Write documents and wait; yield ``(ok, doc_id)`` per document of this call."""
-        self.submit(docs)
-        self.flush()
-        done, self._flushed = self._flushed, []
+        self._sink = []
+        try:
+            self.submit(docs)
+            self.flush()
+            done = self._sink
+        finally:
+            self._sink = None
         for ok, doc_id, _reason in done:
             yield ok, doc_id
 
