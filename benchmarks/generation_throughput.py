@@ -1,6 +1,6 @@
 """Query-generation throughput: length-sorted batched generation vs a naive per-input loop.
 
-Builds the tiny random T5 (``xqg_os.generate.tiny``) in a temporary folder and generates the
+Builds the tiny random T5 (``xqg_os.testing.tiny_t5``) in a temporary folder and generates the
 same queries three ways on the same inputs (passages of varied length x languages, n each):
 
 * ``naive``: one ``model.generate`` call per (passage, language), transformers' own sampling;
@@ -29,11 +29,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
-from xqg_os.data import Passage
+from xqg_os.data.corpus import Passage
 from xqg_os.generate import DecodingConfig, QueryRequest, render_prompt
 from xqg_os.generate.seq2seq import Seq2SeqConfig, Seq2SeqGenerator
-from xqg_os.generate.tiny import SAMPLE_TEXT, build_tiny_t5
 from xqg_os.languages import XOR_TYDI_LANGUAGES
+from xqg_os.testing.tiny_t5 import SAMPLE_TEXT, build_tiny_t5
 
 
 def make_passages(count: int, seed: int) -> list[Passage]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from xqg_os.generate.base import GeneratedQueries
 from xqg_os.generate.store import QueryStore
 from xqg_os.opensearch.client import ClientConfig, make_client
-from xqg_os.testing.tiny import build_tiny_bert
+from xqg_os.testing.tiny_bert import build_tiny_bert
 
 LANGS = ("ja", "ru")
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from xqg_os.evaldata import read_queries
+from xqg_os.data.evalfiles import read_queries
 from xqg_os.opensearch.client import ClientConfig, make_client
-from xqg_os.search import XQGSearcher
+from xqg_os.search.knn import XQGSearcher
 
 
 def build_index(client: Any, url: str) -> str:

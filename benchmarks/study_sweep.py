@@ -73,7 +73,7 @@ def single(model: str, data: Any, store: Any | None, config: Any) -> float:
     """One evaluation from scratch (no store): xQG at n=2, alpha 0.1, all languages when
     ``store`` is given, plain dense retrieval otherwise."""
     from xqg_os.augment import augment, select_queries
-    from xqg_os.data import passage_input
+    from xqg_os.data.corpus import passage_input
     from xqg_os.encode import EncoderConfig, load_encoder
     from xqg_os.evaluate import evaluate_runs
     from xqg_os.study import exact_run
@@ -120,7 +120,7 @@ def main() -> None:
 
     from xqg_os.evaluate import EvalConfig
     from xqg_os.study import EvalData, Grid, SweepConfig
-    from xqg_os.testing.tiny import build_tiny_bert
+    from xqg_os.testing.tiny_bert import build_tiny_bert
 
     torch.set_num_threads(1)  # a shared machine: one core, comparable runs
     with tempfile.TemporaryDirectory(prefix="xqg-bench-") as scratch:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from xqg_os.embstore import EmbeddingStore, encode_cached
 from xqg_os.encode import Encoder, EncoderConfig, load_encoder
+from xqg_os.encode.cache import EmbeddingStore, encode_cached
 from xqg_os.errors import InputError
 
 TEXTS = {"p1": "Paris is the capital of France.", "p2": "パリはフランスの首都",

@@ -12,7 +12,7 @@ import pytest
 from xqg_os.encode import Encoder, EncoderConfig, USEMEncoder, load_encoder
 from xqg_os.encode.st import SentenceTransformersEncoder
 from xqg_os.errors import ModelError
-from xqg_os.models import shipped_model_path
+from xqg_os.modelfiles import shipped_model_path
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xqg_os.errors import InputError
-from xqg_os.evaldata import (
+from xqg_os.data.evalfiles import (
     Answer,
     Qrel,
     Query,
@@ -23,6 +22,7 @@ from xqg_os.evaldata import (
     run_tag,
     write_run,
 )
+from xqg_os.errors import InputError
 
 
 def _write(path: Path, text: str) -> Path:

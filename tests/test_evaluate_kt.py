@@ -8,8 +8,8 @@ from pathlib import Path
 import nltk
 import pytest
 
+from xqg_os.data.evalfiles import Query
 from xqg_os.errors import InputError
-from xqg_os.evaldata import Query
 from xqg_os.evaluate import (
     EvalConfig,
     PassageTokens,

@@ -8,8 +8,8 @@ from statistics import fmean
 import pytest
 import pytrec_eval
 
+from xqg_os.data.evalfiles import Query, rank_scores
 from xqg_os.errors import InputError
-from xqg_os.evaldata import Query, rank_scores
 from xqg_os.evaluate import EvalConfig, evaluate_runs, parse_metric, parse_metrics
 from xqg_os.evaluate.metrics import per_query_metrics
 

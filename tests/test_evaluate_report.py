@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from xqg_os.data.evalfiles import Qrel, Query, read_run
 from xqg_os.errors import InputError
-from xqg_os.evaldata import Qrel, Query, read_run
 from xqg_os.evaluate import EvalConfig, EvalReport, WordTokenizer, evaluate_runs, write_runs
 
 WHITESPACE = WordTokenizer("test", True, "whitespace", str.split)

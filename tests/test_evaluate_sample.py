@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import xqg_os
-from xqg_os.data import read_corpus
-from xqg_os.evaldata import read_answers, read_passage_texts, read_qrels, read_queries
+from xqg_os.data.corpus import read_corpus
+from xqg_os.data.evalfiles import read_answers, read_passage_texts, read_qrels, read_queries
 from xqg_os.evaluate import EvalConfig, evaluate_runs, resolve_word_tokenizer
 
 SAMPLE = Path(xqg_os.__file__).parent / "sample"

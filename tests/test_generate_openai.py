@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from xqg_os.cli import main
-from xqg_os.data import Passage
+from xqg_os.data.corpus import Passage
 from xqg_os.errors import ModelError
 from xqg_os.generate import DecodingConfig, QueryGenerator, QueryStore
 from xqg_os.generate.openai import OpenAIConfig, OpenAIGenerator, chat_url, retry_after_seconds

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xqg_os.data import Passage
+from xqg_os.data.corpus import Passage
 from xqg_os.errors import InputError
 from xqg_os.generate import (
     GeneratedQueries,

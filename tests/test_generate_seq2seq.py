@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from xqg_os.data import Passage
+from xqg_os.data.corpus import Passage
 from xqg_os.errors import InputError, ModelError
 from xqg_os.generate import (
     DEFAULT_TEMPLATE,

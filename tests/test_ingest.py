@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from xqg_os.augment import augment, select_queries
 from xqg_os.cli import main
-from xqg_os.data import passage_input
+from xqg_os.data.corpus import passage_input
 from xqg_os.generate.base import GeneratedQueries
 from xqg_os.generate.store import QueryStore
 
@@ -73,7 +73,7 @@ def test_ingest_writes_every_passage_once_with_the_augmented_vector(
     hits = _all_docs(os_client, index_name)
     assert sorted(h["_id"] for h in hits) == sorted(f"p{i}" for i in range(30))
 
-    from xqg_os.data import read_corpus
+    from xqg_os.data.corpus import read_corpus
     from xqg_os.encode import EncoderConfig, load_encoder
 
     encoder = load_encoder(EncoderConfig(model=str(tiny_bert_path), device="cpu"))

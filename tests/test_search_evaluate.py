@@ -60,7 +60,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, os_client: Any, os_url: s
 
 
 def test_searcher_hits_and_batch_equals_single(os_client: Any, ingested: Any) -> None:
-    from xqg_os.search import Hit, XQGSearcher
+    from xqg_os.search.knn import Hit, XQGSearcher
 
     searcher = XQGSearcher(os_client, ingested["index"])
     texts = ["river mountain city", "ocean forest planet", "castle garden"]
@@ -82,7 +82,7 @@ def test_searcher_hits_and_batch_equals_single(os_client: Any, ingested: Any) ->
 def test_searcher_refuses_another_encoder(os_client: Any, ingested: Any,
                                           tiny_bert_path: Path) -> None:
     from xqg_os.encode import EncoderConfig, load_encoder
-    from xqg_os.search import XQGSearcher
+    from xqg_os.search.knn import XQGSearcher
 
     other = load_encoder(EncoderConfig(model=str(tiny_bert_path), pooling="mean", device="cpu"))
     with pytest.raises(InputError, match="was built with encoder"):
@@ -93,9 +93,9 @@ def test_searcher_refuses_another_encoder(os_client: Any, ingested: Any,
 
 
 def test_exact_backend_matches_opensearch(os_client: Any, ingested: Any) -> None:
-    from xqg_os.evaldata import read_queries
-    from xqg_os.exact import ExactIndex, recall_at_k
-    from xqg_os.retrieval import retrieve
+    from xqg_os.data.evalfiles import read_queries
+    from xqg_os.search.exact import ExactIndex, recall_at_k
+    from xqg_os.search.runs import retrieve
 
     queries = read_queries(ingested["queries"])
     ann = retrieve(queries, ingested["index"], ["xqg_vector"], 10, client=os_client)
@@ -169,9 +169,9 @@ def test_ann_recall_against_exact_on_the_bundled_sample(tmp_path: Path, os_clien
                                                         os_url: str, index_name: str) -> None:
     from importlib import resources
 
-    from xqg_os.evaldata import read_queries
-    from xqg_os.exact import recall_at_k
-    from xqg_os.retrieval import retrieve
+    from xqg_os.data.evalfiles import read_queries
+    from xqg_os.search.exact import recall_at_k
+    from xqg_os.search.runs import retrieve
 
     sample = resources.files("xqg_os").joinpath("sample")
     vectors = tmp_path / "vectors"

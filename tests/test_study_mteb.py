@@ -20,10 +20,10 @@ from xqg_os.study.results import select
 
 mteb = pytest.importorskip("mteb", minversion="2.0")
 
-from xqg_os.mteb_bridge import XQGSearchModel, XQGVariant, to_iso1, to_mteb  # noqa: E402
-from xqg_os.mteb_bridge.langs import subset_query_language  # noqa: E402
-from xqg_os.mteb_bridge.run import evaluate_model, result_rows  # noqa: E402
-from xqg_os.mteb_bridge.tasks import CROSS_LINGUAL_TASKS, hub_task, local_task  # noqa: E402
+from xqg_os.study.mteb import XQGSearchModel, XQGVariant, to_iso1, to_mteb  # noqa: E402
+from xqg_os.study.mteb.langs import subset_query_language  # noqa: E402
+from xqg_os.study.mteb.run import evaluate_model, result_rows  # noqa: E402
+from xqg_os.study.mteb.tasks import CROSS_LINGUAL_TASKS, hub_task, local_task  # noqa: E402
 
 VARIANTS = [XQGVariant(0), XQGVariant(2, 0.5, "sum", "same"), XQGVariant(3, 0.1, "mean", "all")]
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.study_data import GENERATED_LANGS, CountingEncoder, write_study_data
 from xqg_os.augment import augment, select_queries
 from xqg_os.cli import main
-from xqg_os.data import passage_input
+from xqg_os.data.corpus import passage_input
 from xqg_os.encode import Encoder, EncoderConfig, load_encoder
 from xqg_os.errors import InputError
 from xqg_os.evaluate import EvalConfig, evaluate_runs

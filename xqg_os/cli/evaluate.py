@@ -9,12 +9,12 @@ import click
 
 from xqg_os.cli.common import cluster_options, comma_list, int_list
 from xqg_os.opensearch.index import VECTOR_FIELDS
-from xqg_os.retrieval import BACKENDS
+from xqg_os.search.runs import BACKENDS
 
 
 def _run_files(specs: tuple[str, ...]) -> dict[str, dict[str, dict[str, float]]]:
+    from xqg_os.data.evalfiles import read_run
     from xqg_os.errors import InputError
-    from xqg_os.evaldata import read_run
 
     runs = {}
     for spec in specs:
@@ -73,10 +73,10 @@ def evaluate(queries: str, qrels: str | None, answers: str | None, indexes: tupl
     """Evaluate systems per query language: standard metrics (ir-measures), R@kt as
     XOR-TyDi defines it, macro averages, and paired significance tests against a baseline.
     Prints a Markdown table."""
+    from xqg_os.data.evalfiles import qrels_to_dict, read_answers, read_qrels, read_queries
     from xqg_os.errors import InputError
-    from xqg_os.evaldata import qrels_to_dict, read_answers, read_qrels, read_queries
     from xqg_os.evaluate import EvalConfig, evaluate_runs, write_runs
-    from xqg_os.retrieval import Retrieved, retrieve
+    from xqg_os.search.runs import Retrieved, retrieve
 
     if not indexes and not run_files:
         raise InputError("give at least one system: --index NAME or --run FILE")
@@ -99,7 +99,7 @@ def evaluate(queries: str, qrels: str | None, answers: str | None, indexes: tupl
                  vectors=vectors, out=retrieved)
     retrieved.runs.update(_run_files(run_files))
     if corpus:
-        from xqg_os.data import read_corpus
+        from xqg_os.data.corpus import read_corpus
 
         retrieved.texts.update({p.id: p.text for p in read_corpus(corpus)})
     report = evaluate_runs(retrieved.runs, query_list,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from xqg_os.data import CORPUS_FORMATS
+from xqg_os.data.corpus import CORPUS_FORMATS
 from xqg_os.languages import XOR_TYDI_LANGUAGES
 
 DEFAULT_LANGUAGES = ",".join(XOR_TYDI_LANGUAGES)
@@ -75,7 +75,7 @@ def generate(corpus: Path, corpus_format: str, skip_bad_lines: bool, languages: 
     The corpus is validated first. Rerunning the same command resumes: (passage, language)
     pairs already in the store are skipped.
     """
-    from xqg_os.data import scan_corpus
+    from xqg_os.data.corpus import scan_corpus
     from xqg_os.generate import (
         DecodingConfig,
         GenerateJob,

@@ -9,7 +9,7 @@ import click
 
 from xqg_os.augment import FORMULAS
 from xqg_os.cli.common import cluster_options, encoder_options
-from xqg_os.data import CORPUS_FORMATS
+from xqg_os.data.corpus import CORPUS_FORMATS
 from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 
 
@@ -76,8 +76,8 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     from tqdm import tqdm
 
     from xqg_os.encode import load_encoder
-    from xqg_os.ingest import IngestConfig
-    from xqg_os.ingest import ingest as run_ingest
+    from xqg_os.ingest.pipeline import IngestConfig
+    from xqg_os.ingest.pipeline import ingest as run_ingest
     from xqg_os.languages import parse_languages
     from xqg_os.opensearch.bulk import BulkConfig
     from xqg_os.opensearch.client import make_client
@@ -96,7 +96,7 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     from contextlib import ExitStack
 
     from xqg_os.errors import InputError
-    from xqg_os.querysource import GeneratingSource, QuerySource, no_queries, store_source
+    from xqg_os.ingest.sources import GeneratingSource, QuerySource, no_queries, store_source
 
     if queries and generator_model:
         raise InputError("give --queries (a store) or --generator-model (generate), not both")

@@ -32,7 +32,7 @@ def search(text: tuple[str, ...], index: str, k: int, field: str, lang: str | No
     """Search INDEX for TEXT (any language): encode it as the index's encoder does and run a
     k-NN query. Prints rank, score, id, lang and the start of title/text."""
     from xqg_os.opensearch.client import make_client
-    from xqg_os.search import XQGSearcher
+    from xqg_os.search.knn import XQGSearcher
 
     query = " ".join(text)
     custom = None

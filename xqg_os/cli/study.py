@@ -1,5 +1,5 @@
 """``xqg-os study``: scaling sweeps, the direct-training arm, MTEB runs and the report; a thin
-shell over :mod:`xqg_os.study` and :mod:`xqg_os.mteb_bridge`."""
+shell over :mod:`xqg_os.study` and :mod:`xqg_os.study.mteb`."""
 
 from __future__ import annotations
 
@@ -253,16 +253,16 @@ def mteb_command(encoder_config: Any, grid: Any, tasks: tuple[str, ...], subsets
     """Run xQG retrieval inside mteb v2 (SearchProtocol): one mteb model per grid point, named
     so that mteb's cache keeps every variant apart. Needs pip install 'xqg-os[mteb]'."""
     from xqg_os.errors import InputError
-    from xqg_os.mteb_bridge import mteb_available
+    from xqg_os.study.mteb import mteb_available
 
     if not mteb_available():
         raise InputError("mteb v2 is not installed: pip install 'mteb>=2' (extra: xqg-os[mteb])")
     from xqg_os.encode import load_encoder
-    from xqg_os.mteb_bridge import XQGSearchModel, XQGVariant
-    from xqg_os.mteb_bridge.run import evaluate_model, result_rows
-    from xqg_os.mteb_bridge.tasks import export_corpus as export
-    from xqg_os.mteb_bridge.tasks import hub_task, local_task
     from xqg_os.study import EvalData, Point, write_rows
+    from xqg_os.study.mteb import XQGSearchModel, XQGVariant
+    from xqg_os.study.mteb.run import evaluate_model, result_rows
+    from xqg_os.study.mteb.tasks import export_corpus as export
+    from xqg_os.study.mteb.tasks import hub_task, local_task
 
     if bool(tasks) == bool(local_corpus):
         raise InputError("give --task NAME (repeatable) or --local-corpus with --local-queries "

@@ -68,7 +68,7 @@ class EncoderConfig:
 
     Attributes:
         model: hub id, local folder, a shipped model name (``all-MiniLM-L6-v2``, see
-            :mod:`xqg_os.models`) or ``usem`` for the Universal Sentence Encoder adapter.
+            :mod:`xqg_os.modelfiles`) or ``usem`` for the Universal Sentence Encoder adapter.
         kind: ``auto`` picks ``usem`` for the usem names, ``sentence-transformers`` when the
             model folder (or its cached snapshot) has ``modules.json``, else ``transformers``.
         pooling: ``cls`` or ``mean`` (mask-aware); ``transformers`` kind only, since a

@@ -12,7 +12,7 @@ from typing import Any
 from xqg_os.encode.base import POOLINGS, Encoder, EncoderConfig, hub_commit, local_revision
 from xqg_os.encode.usem import USEM_NAMES, USEMEncoder
 from xqg_os.errors import ModelError
-from xqg_os.models import shipped_model, shipped_model_path
+from xqg_os.modelfiles import shipped_model, shipped_model_path
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 

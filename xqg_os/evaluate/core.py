@@ -13,8 +13,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import TypeVar
 
-from xqg_os.errors import InputError
-from xqg_os.evaldata import (
+from xqg_os.data.evalfiles import (
     Answer,
     Qrel,
     Query,
@@ -23,6 +22,7 @@ from xqg_os.evaldata import (
     rank_scores,
     write_run,
 )
+from xqg_os.errors import InputError
 from xqg_os.evaluate.metrics import parse_metrics, per_query_metrics
 from xqg_os.evaluate.report import ALL, MACRO, Comparison, EvalReport
 from xqg_os.evaluate.significance import CORRECTIONS, TESTS, adjust_pvalues, paired_pvalue

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from xqg_os.data.evalfiles import rank_scores
 from xqg_os.errors import InputError
-from xqg_os.evaldata import rank_scores
 
 if TYPE_CHECKING:
     from ir_measures.measures import Measure

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from xqg_os.data import Passage
+from xqg_os.data.corpus import Passage
 from xqg_os.errors import InputError
 from xqg_os.languages import language_name
 

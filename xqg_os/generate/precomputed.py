@@ -122,7 +122,7 @@ class _DatasetSource:
 
     def __init__(self, name: str, split: str) -> None:
         try:
-            import datasets  # type: ignore[import-untyped]
+            import datasets
         except ImportError:
             raise InputError(f"queries file not found: {name}; to load it as a Hugging Face "
                              "dataset install the `datasets` package") from None

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm  # type: ignore[import-untyped]
+from tqdm import tqdm
 
-from xqg_os.data import CorpusStats, read_corpus, scan_corpus
+from xqg_os.data.corpus import CorpusStats, read_corpus, scan_corpus
 from xqg_os.errors import InputError
 from xqg_os.generate.base import QueryGenerator, QueryRequest
 from xqg_os.generate.store import QueryStore, StoreWriter

@@ -1,7 +1,7 @@
 """The vectors a sweep re-mixes, computed once through the embedding stores.
 
 :func:`build_bank` encodes the passages and every generated query (first ``max(ns)`` per
-passage and language, ids ``f"{pid}\\t{lang}\\t{i}"``) through :func:`~xqg_os.embstore.
+passage and language, ids ``f"{pid}\\t{lang}\\t{i}"``) through :func:`~xqg_os.encode.cache.
 encode_cached`, so a second study with the same encoder, corpus and query store encodes nothing.
 It keeps, per grid n, the sum of the first n query vectors of each (passage, language) and
 their count: memory ``len(ns) x passages x languages x dim`` floats, independent of n itself.
@@ -20,9 +20,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from xqg_os.augment import augment
-from xqg_os.data import Passage, passage_input
-from xqg_os.embstore import EmbeddingStore, encode_cached
+from xqg_os.data.corpus import Passage, passage_input
 from xqg_os.encode.base import Encoder
+from xqg_os.encode.cache import EmbeddingStore, encode_cached
 from xqg_os.errors import InputError
 from xqg_os.generate.store import QueryStore
 

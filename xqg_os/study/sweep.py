@@ -18,14 +18,21 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from xqg_os.data import Passage, read_corpus
+from xqg_os.data.corpus import Passage, read_corpus
+from xqg_os.data.evalfiles import (
+    Answer,
+    Query,
+    qrels_to_dict,
+    read_answers,
+    read_qrels,
+    read_queries,
+)
 from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
-from xqg_os.evaldata import Answer, Query, qrels_to_dict, read_answers, read_qrels, read_queries
 from xqg_os.evaluate import EvalConfig, EvalReport, evaluate_runs
-from xqg_os.exact import ExactIndex
 from xqg_os.generate.store import QueryStore
 from xqg_os.opensearch.index import SPACE_TYPES
+from xqg_os.search.exact import ExactIndex
 from xqg_os.study.bank import VectorBank, build_bank, encode_texts_cached
 from xqg_os.study.grid import Grid, Point, depends_on_query_language, resolve_languages
 from xqg_os.study.results import Row, rows_from_report

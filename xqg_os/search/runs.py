@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xqg_os.data.evalfiles import Query
 from xqg_os.errors import InputError
-from xqg_os.evaldata import Query
 
 Run = dict[str, dict[str, float]]
 BACKENDS = ("opensearch", "exact")
@@ -51,7 +51,7 @@ def retrieve(queries: Sequence[Query], index: str, fields: Sequence[str], k: int
     if backend == "opensearch":
         if client is None:
             raise InputError("the opensearch backend needs a cluster")
-        from xqg_os.search import XQGSearcher
+        from xqg_os.search.knn import XQGSearcher
 
         searcher = XQGSearcher(client, index, encoder=encoder, ef_search=max(100, k))
         vectors_q = searcher.encode(texts)
@@ -63,7 +63,7 @@ def retrieve(queries: Sequence[Query], index: str, fields: Sequence[str], k: int
             out.texts.update({hit.id: hit.text for hits in ranked for hit in hits})
         return out
 
-    from xqg_os.exact import ExactIndex
+    from xqg_os.search.exact import ExactIndex
 
     if vectors:
         exact = ExactIndex.load(vectors)

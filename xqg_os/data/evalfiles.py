@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from xqg_os.data import read_corpus
+from xqg_os.data.corpus import read_corpus
 from xqg_os.errors import InputError
 
 Run = dict[str, dict[str, float]]

@@ -18,11 +18,11 @@ import numpy as np
 
 from xqg_os import __version__
 from xqg_os.augment import FORMULA_VERSION, augment, select_queries
-from xqg_os.data import Passage, passage_input, read_corpus, scan_corpus
+from xqg_os.data.corpus import Passage, passage_input, read_corpus, scan_corpus
 from xqg_os.errors import InputError
-from xqg_os.exact import VectorExport
 from xqg_os.opensearch.bulk import BulkConfig, BulkWriter
 from xqg_os.opensearch.index import VECTOR_FIELDS, IndexSpec, create_index, index_info
+from xqg_os.search.exact import VectorExport
 from xqg_os.shard import Shard
 
 # _meta keys whose difference makes an existing index incompatible with this ingest
@@ -182,7 +182,7 @@ def ingest(client: Any, config: IngestConfig, encoder: Any, query_source: QueryS
         progress: a tqdm-like bar: ``reset(total=...)`` once the corpus is scanned, then
             ``update(k)`` after each batch of ``k`` passages.
         save_vectors: also write ids, texts and both vectors to this folder, for the exact
-            backend of the evaluator (see :mod:`xqg_os.exact`).
+            backend of the evaluator (see :mod:`xqg_os.search.exact`).
     """
     summary = IngestSummary()
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from xqg_os.data import Passage
+from xqg_os.data.corpus import Passage
 
 Queries = dict[str, dict[str, list[str]]]
 QuerySource = Callable[[list[Passage]], Queries]

@@ -18,13 +18,13 @@ def evaluate_model(model: Any, tasks: Sequence[Any], results_dir: str | Path,
     """``mteb.evaluate`` with a result cache under ``results_dir``.
 
     The cache path holds the model meta's name, revision and experiment kwargs, which encode
-    the xQG variant (see :func:`~xqg_os.mteb_bridge.model.model_meta`): a variant can only
+    the xQG variant (see :func:`~xqg_os.study.mteb.model.model_meta`): a variant can only
     reuse its own earlier results (``overwrite=False``), never another's.
     """
     import mteb
 
     from xqg_os.errors import InputError
-    from xqg_os.mteb_bridge.tasks import hub_error
+    from xqg_os.study.mteb.tasks import hub_error
 
     cache = mteb.ResultCache(cache_path=Path(results_dir))
     try:

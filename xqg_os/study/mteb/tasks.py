@@ -19,7 +19,7 @@ from mteb.abstasks.task_metadata import TaskMetadata
 
 from xqg_os.errors import InputError
 from xqg_os.fingerprint import fingerprint
-from xqg_os.mteb_bridge.langs import to_mteb
+from xqg_os.study.mteb.langs import to_mteb
 from xqg_os.study.sweep import EvalData
 
 # The cross-lingual retrieval tasks of mteb the study targets. By default only their

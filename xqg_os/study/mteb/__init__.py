@@ -3,16 +3,16 @@
 - :class:`XQGSearchModel`: an mteb ``SearchProtocol`` (index: encode the corpus and augment it
   with generated queries from a query store; search: encode queries, retrieve exactly), whose
   ``ModelMeta`` name and revision identify the xQG variant;
-- :mod:`xqg_os.mteb_bridge.tasks`: local data as an ``AbsTaskRetrieval``, the hub's
+- :mod:`xqg_os.study.mteb.tasks`: local data as an ``AbsTaskRetrieval``, the hub's
   cross-lingual retrieval tasks (XPQA, MLQA, Belebele, CUREv1), corpus export for generation;
-- :mod:`xqg_os.mteb_bridge.run`: ``mteb.evaluate`` with a variant-safe result cache, and rows
+- :mod:`xqg_os.study.mteb.run`: ``mteb.evaluate`` with a variant-safe result cache, and rows
   for the study table.
 
 Importing this package does not import mteb; :mod:`.tasks` does.
 """
 
-from xqg_os.mteb_bridge.langs import subset_query_language, to_iso1, to_mteb
-from xqg_os.mteb_bridge.model import XQGSearchModel, XQGVariant, model_meta
+from xqg_os.study.mteb.langs import subset_query_language, to_iso1, to_mteb
+from xqg_os.study.mteb.model import XQGSearchModel, XQGVariant, model_meta
 
 
 def mteb_available() -> bool:
