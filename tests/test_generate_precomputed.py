@@ -62,8 +62,9 @@ def test_a_query_store_feeds_back_as_precomputed(tmp_path: Path) -> None:
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="queries file not found"):
         PrecomputedGenerator(PrecomputedConfig(str(tmp_path / "none.jsonl")))
-    with pytest.raises(InputError, match="needs --queries-file"):
+    with pytest.raises(InputError, match="needs queries_file") as missing:
         make_generator(GeneratorSpec(kind="precomputed"))
+    assert missing.value.param == "queries_file"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "p1", "lang": "ar", "queries": ["x"]}\n{"id": "p2"}\n',
                    encoding="utf-8")

@@ -49,7 +49,7 @@ def test_is_a_query_generator(generator: Seq2SeqGenerator) -> None:
     info = generator.describe()
     assert info["kind"] == "seq2seq" and info["template"] == DEFAULT_TEMPLATE
     assert info["decoding"]["top_k"] == 10 and info["decoding"]["do_sample"] is True
-    assert info["seed"] == 42 and info["revision"].startswith("local-")
+    assert info["seed"] == 42 and info["revision"].startswith("sha256:")
 
 
 def test_shapes_and_n_per_language(generator: Seq2SeqGenerator) -> None:
@@ -89,8 +89,9 @@ def test_beam_mode_is_deterministic_and_needs_enough_beams(tiny_t5: Path) -> Non
     assert first == gen.generate(PASSAGES[:2], ["ar"], 3)
     assert all(len(p["ar"]) == 3 for p in first)
     assert gen.describe()["sampler"] == "beam"
-    with pytest.raises(InputError, match="num-beams 3 < --n 4"):
+    with pytest.raises(InputError, match="num_beams 3 < n 4") as info:
         gen.generate(PASSAGES[:1], ["ar"], 4)
+    assert info.value.param == ("num_beams", "n")
 
 
 def test_prompt_template() -> None:
@@ -102,8 +103,9 @@ def test_prompt_template() -> None:
 
 
 def test_bad_decoding_values() -> None:
-    with pytest.raises(InputError, match="top-p"):
+    with pytest.raises(InputError, match="top_p") as info:
         DecodingConfig(top_p=1.5)
+    assert info.value.param == "top_p"
     with pytest.raises(InputError, match="temperature"):
         DecodingConfig(temperature=0)
 

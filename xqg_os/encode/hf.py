@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from xqg_os.encode.base import EncoderConfig, resolve_device, resolve_dtype
+from xqg_os.encode.base import EncoderConfig, RoleEncoder
 from xqg_os.errors import ModelError
+from xqg_os.modelfiles import resolve_device, resolve_dtype
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -28,7 +29,7 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> to
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
-class TransformersEncoder:
+class TransformersEncoder(RoleEncoder):
     """An :class:`~xqg_os.encode.Encoder` over a transformers model.
 
     Texts are tokenised once, sorted by token length so each batch pads little, encoded under
@@ -57,28 +58,10 @@ class TransformersEncoder:
         self.revision = revision
         self._dimension = int(model.config.hidden_size)
 
-    @property
-    def dimension(self) -> int:
-        """Hidden size of the model."""
-        return self._dimension
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Query vectors: query prefix, ``query_max_length`` tokens."""
-        return self._encode(texts, self.config.query_prefix, self.config.query_max_length)
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors: passage prefix, ``passage_max_length`` tokens."""
-        return self._encode(texts, self.config.passage_prefix, self.config.passage_max_length)
-
     def describe(self) -> dict[str, Any]:
         """Identity of the vectors (see :class:`~xqg_os.encode.Encoder`)."""
-        c = self.config
-        return {"model": self.model_id, "revision": self.revision, "kind": "transformers",
-                "pooling": c.pooling, "normalize": c.normalize,
-                "query_max_length": c.query_max_length,
-                "passage_max_length": c.passage_max_length,
-                "query_prefix": c.query_prefix, "passage_prefix": c.passage_prefix,
-                "dimension": self.dimension, "dtype": str(self.torch_dtype).removeprefix("torch.")}
+        return self._description("transformers", self.config.pooling, self.config.normalize,
+                                 str(self.torch_dtype).removeprefix("torch."))
 
     def _encode(self, texts: list[str], prefix: str, max_length: int) -> np.ndarray:
         if not texts:

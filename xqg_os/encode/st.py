@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from xqg_os.encode.base import EncoderConfig, resolve_device, resolve_dtype
+from xqg_os.encode.base import EncoderConfig, RoleEncoder
+from xqg_os.modelfiles import resolve_device, resolve_dtype
 
 
 def _pooling_and_normalize(model: Any) -> tuple[str, bool]:
@@ -34,7 +35,7 @@ def _pooling_and_normalize(model: Any) -> tuple[str, bool]:
     return pooling, normalize
 
 
-class SentenceTransformersEncoder:
+class SentenceTransformersEncoder(RoleEncoder):
     """An :class:`~xqg_os.encode.Encoder` over a ``SentenceTransformer``.
 
     Args:
@@ -59,29 +60,11 @@ class SentenceTransformersEncoder:
             dimension = model.encode(["x"], convert_to_numpy=True).shape[1]
         self._dimension = int(dimension)
 
-    @property
-    def dimension(self) -> int:
-        """Length of the sentence embedding."""
-        return self._dimension
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Query vectors: query prefix as prompt, ``query_max_length`` tokens."""
-        return self._encode(texts, self.config.query_prefix, self.config.query_max_length)
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors: passage prefix as prompt, ``passage_max_length`` tokens."""
-        return self._encode(texts, self.config.passage_prefix, self.config.passage_max_length)
-
     def describe(self) -> dict[str, Any]:
         """Identity of the vectors (see :class:`~xqg_os.encode.Encoder`)."""
-        c = self.config
-        return {"model": self.model_id, "revision": self.revision,
-                "kind": "sentence-transformers", "pooling": self.pooling,
-                "normalize": bool(c.normalize or self.model_normalizes),
-                "query_max_length": c.query_max_length,
-                "passage_max_length": c.passage_max_length,
-                "query_prefix": c.query_prefix, "passage_prefix": c.passage_prefix,
-                "dimension": self.dimension, "dtype": str(self.torch_dtype).removeprefix("torch.")}
+        return self._description("sentence-transformers", self.pooling,
+                                 bool(self.config.normalize or self.model_normalizes),
+                                 str(self.torch_dtype).removeprefix("torch."))
 
     def _encode(self, texts: list[str], prefix: str, max_length: int) -> np.ndarray:
         if not texts:

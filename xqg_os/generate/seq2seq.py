@@ -7,10 +7,8 @@ independent of batching (see :mod:`xqg_os.generate.sampling`); beam mode is dete
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,7 +21,7 @@ from transformers import (
 )
 from transformers.modeling_outputs import BaseModelOutput
 
-from xqg_os.errors import InputError, ModelError
+from xqg_os.errors import InputError
 from xqg_os.generate.base import (
     DEFAULT_MODEL,
     DEFAULT_TEMPLATE,
@@ -36,10 +34,17 @@ from xqg_os.generate.base import (
     validate_template,
 )
 from xqg_os.generate.sampling import SeededSampler
+from xqg_os.modelfiles import (
+    check_device,
+    check_dtype,
+    load_error,
+    model_revision,
+    resolve_device,
+    resolve_dtype,
+    resolve_model,
+)
 
 MAX_INPUT_CAP = 512  # tokenizers of T5-family models often report no real limit
-DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-          "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,9 @@ class Seq2SeqConfig:
     """Configuration of :class:`Seq2SeqGenerator`.
 
     ``max_input_length`` None means the tokenizer's ``model_max_length`` capped at 512.
-    ``device`` is ``auto`` (cuda > mps > cpu) or a torch device; ``dtype`` is ``auto``
-    (bfloat16 on GPUs that support it, else float32) or one of :data:`DTYPES`.
+    ``device`` is ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``;
+    ``dtype`` is ``auto`` (bfloat16 on GPUs that support it, else float32) or one of
+    :data:`xqg_os.modelfiles.DTYPE_NAMES` (see :func:`xqg_os.modelfiles.resolve_dtype`).
     """
 
     model: str = DEFAULT_MODEL
@@ -63,99 +69,41 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         validate_template(self.template)
         if self.batch_size < 1:
-            raise InputError(f"--batch-size must be >= 1 (got {self.batch_size})")
-        if self.dtype != "auto" and self.dtype not in DTYPES:
-            raise InputError(f"unknown --dtype {self.dtype!r}; use auto or one of "
-                             + ", ".join(DTYPES))
+            raise InputError(f"batch_size must be >= 1 (got {self.batch_size})",
+                             param="batch_size")
+        check_device(self.device)
+        check_dtype(self.dtype)
         if self.max_input_length is not None and self.max_input_length < 2:
-            raise InputError(f"max input length must be >= 2 (got {self.max_input_length})")
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda, else mps, else cpu; an explicit device must be available."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InputError(f"unknown --device {name!r} (use auto, cpu, cuda, cuda:N or mps)"
-                         ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"--device {name} asked for, but no CUDA device is available")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ModelError(f"--device {name} asked for, but MPS is not available")
-    return device
-
-
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """``auto``: bfloat16 on CUDA with bf16 support, float16 on MPS, float32 otherwise.
-
-    T5-family activations overflow in float16, so CUDA without bf16 falls back to float32.
-    """
-    if name != "auto":
-        return DTYPES[name]
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    if device.type == "mps":
-        return torch.float16
-    return torch.float32
-
-
-def local_model_revision(path: Path) -> str:
-    """A cheap content digest of a local model folder: config plus the size, head and tail of
-    each weight file (hashing gigabytes of weights on every run would cost seconds)."""
-    digest = hashlib.sha256()
-    for item in sorted(path.iterdir()):
-        if not item.is_file():
-            continue
-        digest.update(item.name.encode())
-        if item.suffix in (".json", ".model", ".txt"):
-            digest.update(item.read_bytes())
-            continue
-        size = item.stat().st_size
-        digest.update(str(size).encode())
-        with open(item, "rb") as handle:
-            digest.update(handle.read(1 << 20))
-            handle.seek(max(0, size - (1 << 20)))
-            digest.update(handle.read(1 << 20))
-    return "local-" + digest.hexdigest()[:16]
+            raise InputError(f"max_input_length must be >= 2 (got {self.max_input_length})",
+                             param="max_input_length")
 
 
 def load_seq2seq(name: str, revision: str | None, dtype: torch.dtype
                  ) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, str, str | None]:
-    """Load tokenizer and model by local path or hub name.
+    """Load tokenizer and model by local path, shipped model or hub name.
+
+    Args:
+        name: see :func:`xqg_os.modelfiles.resolve_model`.
+        revision: hub revision (branch, tag or commit); ignored for a local folder.
+        dtype: the weights' dtype.
 
     Returns:
-        tokenizer, model (eval mode), the model id to record, and its revision.
+        tokenizer, model (eval mode), the model id to record, and its revision (the folder's
+        content digest or the hub commit, see :func:`xqg_os.modelfiles.model_revision`).
 
     Raises:
         ModelError: one line, for a missing path or a model that cannot be fetched or loaded.
     """
-    path = Path(name).expanduser()
-    is_local = path.exists()
-    if not is_local and (name.startswith((".", "/", "~")) or name.count("/") > 1
-                         or name.endswith("/") or "\\" in name):
-        raise ModelError(f"query generator model path does not exist: {name}")
-    source = str(path.resolve()) if is_local else name
+    source = resolve_model(name, what="query generator model")
+    requested = None if source.local else revision
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-        model = AutoModelForSeq2SeqLM.from_pretrained(source, revision=revision, dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(source.location, revision=requested)
+        model = AutoModelForSeq2SeqLM.from_pretrained(source.location, revision=requested,
+                                                      dtype=dtype)
     except Exception as exc:  # noqa: BLE001 - hub, I/O, config errors: many types
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        where = ("the local folder could not be loaded" if is_local else
-                 "not a local folder, and fetching it from the model hub failed "
-                 "(check the name, the network, HF_HUB_OFFLINE)")
-        raise ModelError(f"cannot load query generator {name!r}: {where}: {reason}") from None
+        raise load_error(source, exc, what="query generator") from None
     model.eval()
-    if is_local:
-        revision = revision or local_model_revision(path)
-    else:
-        revision = revision or getattr(model.config, "_commit_hash", None)
-    return tokenizer, model, source, revision
+    return tokenizer, model, source.model_id, model_revision(source, requested)
 
 
 class Seq2SeqGenerator(GeneratorBase):

@@ -19,8 +19,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from xqg_os.errors import InputError, ModelError
+from xqg_os.errors import InputError
 from xqg_os.fingerprint import fingerprint
+from xqg_os.modelfiles import (
+    check_device,
+    has_model_file,
+    load_error,
+    resolve_device,
+    resolve_model,
+)
 from xqg_os.study.pairs import TrainPair
 
 BACKENDS = ("auto", "trainer", "loop")
@@ -43,7 +50,8 @@ class TrainConfig:
         max_seq_length: tokens per text during training.
         query_prefix / passage_prefix: prepended as the encoder does (e5-style models).
         backend: ``auto``, ``trainer`` or ``loop``.
-        device: ``auto``, ``cpu``, ``cuda`` ...
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` (see
+            :func:`xqg_os.modelfiles.resolve_device`).
         seed: initialisation of the data order and dropout.
     """
 
@@ -63,18 +71,25 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
-            raise InputError(f"unknown training backend {self.backend!r}; use "
-                             + ", ".join(BACKENDS))
+            raise InputError(f"unknown backend {self.backend!r} for training; use "
+                             + ", ".join(BACKENDS), param="backend")
         if self.similarity not in SIMILARITIES:
-            raise InputError(f"unknown training similarity {self.similarity!r}; use dot or cos")
+            raise InputError(f"unknown similarity {self.similarity!r} for training; use dot "
+                             "or cos", param="similarity")
         for name in ("epochs", "batch_size", "max_seq_length"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a positive integer, not {value!r}")
+                raise InputError(f"{name} must be a positive integer, not {value!r}", param=name)
         if self.batch_size < 2:
-            raise InputError("batch_size must be at least 2: in-batch negatives need company")
-        if not self.learning_rate > 0 or not 0 <= self.warmup_ratio < 1:
-            raise InputError("learning_rate must be > 0 and warmup_ratio in [0, 1)")
+            raise InputError("batch_size must be at least 2: in-batch negatives need company",
+                             param="batch_size")
+        if not self.learning_rate > 0:
+            raise InputError(f"learning_rate must be > 0, not {self.learning_rate!r}",
+                             param="learning_rate")
+        if not 0 <= self.warmup_ratio < 1:
+            raise InputError(f"warmup_ratio must be in [0, 1), not {self.warmup_ratio!r}",
+                             param="warmup_ratio")
+        check_device(self.device)
 
 
 def to_sentence_transformer(model: str, pooling: str = "cls", max_seq_length: int = 128,
@@ -87,11 +102,9 @@ def to_sentence_transformer(model: str, pooling: str = "cls", max_seq_length: in
     """
     from sentence_transformers import SentenceTransformer
 
-    from xqg_os.encode.factory import resolve_source
-
-    source = resolve_source(model)
+    source = resolve_model(model, what="base model")
     try:
-        if source.local and (Path(source.location) / "modules.json").is_file():
+        if source.local and has_model_file(source, "modules.json"):
             return SentenceTransformer(source.location, device=device)
         try:  # sentence-transformers 6 moved the modules; older versions only have .models
             from sentence_transformers.sentence_transformer import modules
@@ -108,14 +121,7 @@ def to_sentence_transformer(model: str, pooling: str = "cls", max_seq_length: in
         pool = modules.Pooling(dimension(), pooling_mode=pooling)
         return SentenceTransformer(modules=[transformer, pool], device=device)
     except Exception as exc:  # noqa: BLE001 - transformers raises OSError, ValueError, ...
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelError(f"cannot load {model!r} for training: {reason}") from None
-
-
-def _device(name: str) -> str:
-    from xqg_os.encode.base import resolve_device
-
-    return resolve_device(name)
+        raise load_error(source, exc, what="base model for training") from None
 
 
 def _has_trainer_dependencies() -> bool:
@@ -239,9 +245,10 @@ def train_checkpoint(base: str, pairs: Sequence[TrainPair], out_dir: str | Path,
     if backend == "auto":
         backend = "trainer" if _has_trainer_dependencies() else "loop"
     elif backend == "trainer" and not _has_trainer_dependencies():
-        raise InputError("the trainer backend needs datasets and accelerate "
-                         "(pip install 'sentence-transformers[train]'); or use --backend loop")
-    device = _device(config.device)
+        raise InputError("backend 'trainer' needs datasets and accelerate "
+                         "(pip install 'sentence-transformers[train]'); or use backend 'loop'",
+                         param="backend")
+    device = resolve_device(config.device)
     model = to_sentence_transformer(base, config.pooling, config.max_seq_length, device)
     model.max_seq_length = config.max_seq_length
     queries = [config.query_prefix + p.query for p in pairs]
