@@ -1,4 +1,4 @@
-"""``--shard i/N``: split a corpus across N workers without coordination.
+"""Shard ``i/N``: split a corpus across N workers without coordination.
 
 Shard ``i`` of ``N`` takes the passages whose position in the corpus (0-based, in file order,
 after malformed lines are dropped) satisfies ``position % N == i``. Outputs are merged by
@@ -33,10 +33,6 @@ class Shard:
         """True for ``0/1``: the whole corpus."""
         return self.count == 1
 
-    def contains(self, position: int) -> bool:
-        """Whether the item at 0-based ``position`` belongs to this shard."""
-        return position % self.count == self.index
-
     def select(self, items: Iterable[T]) -> Iterator[T]:
         """Stream the items of this shard."""
         for position, item in enumerate(items):
@@ -61,5 +57,5 @@ def parse_shard(spec: str | None) -> Shard:
         return Shard()
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
     if not match:
-        raise InputError(f"bad --shard {spec!r}: expected i/N, e.g. 0/4")
+        raise InputError(f"bad shard {spec!r}: expected i/N, e.g. 0/4", param="shard")
     return Shard(int(match.group(1)), int(match.group(2)))

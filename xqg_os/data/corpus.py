@@ -9,15 +9,16 @@ before it writes anything.
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xqg_os.data.jsonl import JsonObject, malformed_line, read_jsonl
 from xqg_os.errors import InputError
 
 CORPUS_FORMATS = ("auto", "jsonl", "beir", "tsv")
+SKIP_PARAM = "skip_bad_lines"  # the parameter a malformed-line error names as the way out
 
 
 @dataclass(frozen=True)
@@ -43,24 +44,15 @@ class CorpusStats:
     bad_lines: list[int] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
 
-    @property
-    def usable(self) -> int:
-        return self.passages - self.empty
-
 
 def detect_format(path: str | Path) -> str:
     """Guess the corpus format from the file name and, for JSONL, the first record's keys."""
     path = Path(path)
     if path.suffix.lower() in (".tsv", ".tab"):
         return "tsv"
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    return "jsonl"  # the line-level reader reports the error with its number
-                return "beir" if isinstance(record, dict) and "_id" in record else "jsonl"
+    # the first valid record decides; the reading pass reports bad lines with their numbers
+    for _, record in read_jsonl(path, "corpus", bad_lines=[]):
+        return "beir" if "_id" in record else "jsonl"
     return "jsonl"
 
 
@@ -75,33 +67,31 @@ def _check_exists(path: Path) -> None:
         )
 
 
+def _passage(record: JsonObject, id_key: str) -> Passage:
+    """The passage of one JSONL record; ``ValueError`` naming what it lacks."""
+    raw_id = record.get(id_key, record.get("id", record.get("_id")))
+    if raw_id is None or str(raw_id).strip() == "":
+        raise ValueError(f"no '{id_key}' field")
+    text = record.get("text")
+    if text is None:
+        raise ValueError("no 'text' field")
+    return Passage(id=str(raw_id), text=str(text), title=str(record.get("title") or ""),
+                   lang=str(record.get("lang") or ""))
+
+
 def _jsonl_records(path: Path, fmt: str, skip_bad_lines: bool, stats: CorpusStats
                    ) -> Iterator[Passage]:
     id_key = "_id" if fmt == "beir" else "id"
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-                raw_id = record.get(id_key, record.get("id", record.get("_id")))
-                if raw_id is None or str(raw_id).strip() == "":
-                    raise ValueError(f"no '{id_key}' field")
-                text = record.get("text")
-                if text is None:
-                    raise ValueError("no 'text' field")
-                passage = Passage(id=str(raw_id), text=str(text),
-                                  title=str(record.get("title") or ""),
-                                  lang=str(record.get("lang") or ""))
-            except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                if not skip_bad_lines:
-                    raise InputError(f"{path}:{number}: malformed line ({exc}); "
-                                     "fix it or pass --skip-bad-lines") from None
-                stats.bad_lines.append(number)
-                continue
-            yield passage
+    bad_lines = stats.bad_lines if skip_bad_lines else None
+    for number, record in read_jsonl(path, "corpus", bad_lines, SKIP_PARAM):
+        try:
+            passage = _passage(record, id_key)
+        except ValueError as exc:
+            if not skip_bad_lines:
+                raise malformed_line(path, number, str(exc), SKIP_PARAM) from None
+            stats.bad_lines.append(number)
+            continue
+        yield passage
 
 
 def _tsv_records(path: Path, skip_bad_lines: bool, stats: CorpusStats) -> Iterator[Passage]:
@@ -115,8 +105,8 @@ def _tsv_records(path: Path, skip_bad_lines: bool, stats: CorpusStats) -> Iterat
                 continue  # header
             if len(row) < 2 or not row[0].strip():
                 if not skip_bad_lines:
-                    raise InputError(f"{path}:{number}: malformed line (expected id<TAB>text"
-                                     "[<TAB>title]); fix it or pass --skip-bad-lines")
+                    raise malformed_line(path, number, "expected id<TAB>text[<TAB>title]",
+                                         SKIP_PARAM)
                 stats.bad_lines.append(number)
                 continue
             yield Passage(id=row[0].strip(), text=row[1],

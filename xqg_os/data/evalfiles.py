@@ -13,13 +13,13 @@ Rankings follow trec_eval everywhere: score descending, ties broken by doc id de
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from xqg_os.data.corpus import read_corpus
+from xqg_os.data.jsonl import malformed_line, read_jsonl, read_lines
 from xqg_os.errors import InputError
 
 Run = dict[str, dict[str, float]]
@@ -57,33 +57,27 @@ class Answer:
     lang: str = ""
 
 
-def _lines(path: str | Path, what: str) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, line)`` for non-blank lines of an existing file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} file not found: {path}")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line.rstrip("\n").rstrip("\r")
-
-
-def _json_object(path: str | Path, number: int, line: str) -> dict[str, object]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{number}: malformed line (invalid JSON: {exc.msg})") from None
-    if not isinstance(record, dict):
-        raise InputError(f"{path}:{number}: malformed line (not a JSON object)")
-    return record
-
-
 def _field(record: Mapping[str, object], *keys: str) -> str:
     for key in keys:
         value = record.get(key)
         if value is not None:
             return str(value)
     return ""
+
+
+def _query_rows(path: str | Path, fmt: str) -> Iterator[tuple[int, str, str, str]]:
+    """``(line number, id, text, lang)`` of each query line of a ``jsonl`` or ``tsv`` file."""
+    if fmt == "tsv":
+        for number, line in read_lines(path, "queries"):
+            cols = line.split("\t")
+            if len(cols) < 2 or len(cols) > 3:
+                raise malformed_line(path, number, "expected id<TAB>text[<TAB>lang], got "
+                                     f"{len(cols)} column(s)")
+            yield number, cols[0].strip(), cols[1], cols[2].strip() if len(cols) > 2 else ""
+    else:
+        for number, record in read_jsonl(path, "queries"):
+            yield (number, _field(record, "id", "_id").strip(), _field(record, "text", "question"),
+                   _field(record, "lang").strip())
 
 
 def read_queries(path: str | Path, fmt: str = "auto",
@@ -105,17 +99,7 @@ def read_queries(path: str | Path, fmt: str = "auto",
         fmt = "tsv" if Path(path).suffix.lower() in (".tsv", ".tab") else "jsonl"
     queries: list[Query] = []
     seen: set[str] = set()
-    for number, line in _lines(path, "queries"):
-        if fmt == "tsv":
-            cols = line.split("\t")
-            if len(cols) < 2 or len(cols) > 3:
-                raise InputError(f"{path}:{number}: malformed line (expected "
-                                 f"id<TAB>text[<TAB>lang], got {len(cols)} column(s))")
-            qid, text, lang = cols[0].strip(), cols[1], cols[2].strip() if len(cols) > 2 else ""
-        else:
-            record = _json_object(path, number, line)
-            qid = _field(record, "id", "_id").strip()
-            text, lang = _field(record, "text", "question"), _field(record, "lang").strip()
+    for number, qid, text, lang in _query_rows(path, fmt):
         if not qid:
             raise InputError(f"{path}:{number}: query without an id")
         if not text.strip():
@@ -140,17 +124,17 @@ def read_qrels(path: str | Path) -> list[Qrel]:
     """
     qrels: list[Qrel] = []
     judged: dict[tuple[str, str], int] = {}
-    for number, line in _lines(path, "qrels"):
+    for number, line in read_lines(path, "qrels"):
         cols = line.split()
         if len(cols) != 4:
-            raise InputError(f"{path}:{number}: malformed line (expected 'qid 0 docid relevance',"
-                             f" got {len(cols)} field(s))")
+            raise malformed_line(path, number, "expected 'qid 0 docid relevance', got "
+                                 f"{len(cols)} field(s)")
         qid, iteration, docid, rel_text = cols
         try:
             rel = int(rel_text)
         except ValueError:
-            raise InputError(f"{path}:{number}: malformed line (relevance {rel_text!r} is not "
-                             "an integer)") from None
+            raise malformed_line(path, number, f"relevance {rel_text!r} is not an integer"
+                                 ) from None
         previous = judged.get((qid, docid))
         if previous is not None:
             if previous != rel:
@@ -173,8 +157,7 @@ def read_answers(path: str | Path) -> list[Answer]:
     """
     answers: list[Answer] = []
     seen: set[str] = set()
-    for number, line in _lines(path, "answers"):
-        record = _json_object(path, number, line)
+    for number, record in read_jsonl(path, "answers"):
         qid = _field(record, "id", "_id").strip()
         if not qid:
             raise InputError(f"{path}:{number}: answer record without an id")
@@ -245,32 +228,23 @@ def read_run(path: str | Path) -> Run:
             listed twice for one query.
     """
     run: Run = {}
-    for number, line in _lines(path, "run"):
+    for number, line in read_lines(path, "run"):
         cols = line.split()
         if len(cols) != 6:
-            raise InputError(f"{path}:{number}: malformed line (expected 'qid Q0 docid rank "
-                             f"score tag', got {len(cols)} field(s))")
+            raise malformed_line(path, number, "expected 'qid Q0 docid rank score tag', got "
+                                 f"{len(cols)} field(s)")
         qid, _, docid, _, score_text, _ = cols
         try:
             score = float(score_text)
         except ValueError:
             score = math.nan
         if math.isnan(score):
-            raise InputError(f"{path}:{number}: malformed line (score {score_text!r} is not a "
-                             "number)")
+            raise malformed_line(path, number, f"score {score_text!r} is not a number")
         docs = run.setdefault(qid, {})
         if docid in docs:
             raise InputError(f"{path}:{number}: doc {docid!r} listed twice for query {qid!r}")
         docs[docid] = score
     return run
-
-
-def run_tag(path: str | Path) -> str:
-    """The tag (last column) of a TREC run file's first line, or ``""`` for an empty file."""
-    for _, line in _lines(path, "run"):
-        cols = line.split()
-        return cols[-1] if len(cols) == 6 else ""
-    return ""
 
 
 def write_run(run: Mapping[str, Mapping[str, float]], path: str | Path, tag: str,

@@ -60,12 +60,14 @@ class OpenAIConfig:
     def __post_init__(self) -> None:
         validate_template(self.template)
         if not self.endpoint.startswith(("http://", "https://")):
-            raise InputError(f"--endpoint must be an http(s) URL (got {self.endpoint!r})")
-        if self.concurrency < 1 or self.batch_size < 1:
-            raise InputError("--concurrency and --batch-size must be >= 1")
+            raise InputError(f"endpoint must be an http(s) URL (got {self.endpoint!r})",
+                             param="endpoint")
+        for name, value in (("concurrency", self.concurrency), ("batch_size", self.batch_size)):
+            if value < 1:
+                raise InputError(f"{name} must be >= 1 (got {value})", param=name)
         if not self.decoding.do_sample:
-            raise InputError("beam search (--num-beams > 1) is not available with the "
-                             "openai generator")
+            raise InputError("beam search (num_beams > 1) is not available with the "
+                             "openai generator", param="num_beams")
 
 
 def chat_url(endpoint: str) -> str:
@@ -143,7 +145,8 @@ class OpenAIGenerator(GeneratorBase):
             status = response.status_code
             if status in (401, 403):
                 raise ModelError(f"query generator endpoint {url} refused the request "
-                                 f"(HTTP {status}): check --api-key / OPENAI_API_KEY")
+                                 f"(HTTP {status}): check api_key / OPENAI_API_KEY",
+                                 param="api_key")
             if status == 429 or status >= 500:
                 if attempt == config.max_retries:
                     raise ModelError(f"query generator endpoint {url} still answers HTTP "
@@ -171,7 +174,7 @@ class OpenAIGenerator(GeneratorBase):
         body = self._request("GET", models_url)
         data = body.get("data") or []
         if not data or not isinstance(data[0], dict) or "id" not in data[0]:
-            raise ModelError(f"{models_url} lists no model; pass --model")
+            raise ModelError(f"{models_url} lists no models; pass model", param="model")
         return str(data[0]["id"])
 
     def _payload(self, request: QueryRequest, n: int) -> dict[str, Any]:

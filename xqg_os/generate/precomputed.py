@@ -13,12 +13,12 @@ not queries. Passages or languages the source lacks are counted as ``missing``.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xqg_os.data.jsonl import parse_object
 from xqg_os.errors import InputError, ModelError
 from xqg_os.generate.base import GeneratedQueries, GeneratorBase, QueryRequest
 
@@ -35,14 +35,12 @@ class PrecomputedConfig:
     batch_size: int = 256
 
 
-def queries_of(record: Any) -> tuple[str, dict[str, list[str]]]:
+def queries_of(record: Mapping[str, object]) -> tuple[str, dict[str, list[str]]]:
     """The passage id and language -> queries of one record, in either layout.
 
     Raises:
-        ValueError, TypeError: for a record in neither layout.
+        ValueError: for a record in neither layout.
     """
-    if not isinstance(record, dict):
-        raise TypeError("not a JSON object")
     pid = next((record[key] for key in ID_KEYS if record.get(key) not in (None, "")), None)
     if pid is None:
         raise ValueError("no id, _id or docid field")
@@ -50,8 +48,9 @@ def queries_of(record: Any) -> tuple[str, dict[str, list[str]]]:
     if isinstance(generated, dict):
         return str(pid), {str(lang): [str(q) for q in ([qs] if isinstance(qs, str) else qs)]
                           for lang, qs in generated.items()}
-    if isinstance(record.get("lang"), str) and isinstance(record.get("queries"), list):
-        return str(pid), {record["lang"]: [str(q) for q in record["queries"]]}
+    lang, queries = record.get("lang"), record.get("queries")
+    if isinstance(lang, str) and isinstance(queries, list):
+        return str(pid), {lang: [str(q) for q in queries]}
     raise ValueError("expected generated_queries, or lang and queries")
 
 
@@ -96,8 +95,8 @@ class _LocalSource:
                     if not raw.endswith(b"\n") and path.name.startswith("queries"):
                         break  # a store's torn tail
                     try:
-                        pid, _ = queries_of(json.loads(raw))
-                    except (ValueError, TypeError) as exc:
+                        pid, _ = queries_of(parse_object(raw))
+                    except ValueError as exc:
                         raise InputError(f"{path}:{line_no}: malformed queries line ({exc})"
                                          ) from None
                     index.setdefault(pid, []).append((number, start))
@@ -111,7 +110,7 @@ class _LocalSource:
         for number, offset in self._index.get(pid, []):
             with open(self.files[number], "rb") as handle:
                 handle.seek(offset)
-                _, queries = queries_of(json.loads(handle.readline()))
+                _, queries = queries_of(parse_object(handle.readline()))
             for lang, items in queries.items():
                 found.setdefault(lang, items)
         return found
@@ -176,7 +175,7 @@ class PrecomputedGenerator(GeneratorBase):
         """See :meth:`QueryGenerator.stream`. Pairs the source lacks are counted as
         ``missing``; pairs with fewer than ``n`` queries are kept and counted as ``short``."""
         if n < 1:
-            raise InputError(f"--n must be >= 1 (got {n})")
+            raise InputError(f"n must be >= 1 (got {n})", param="n")
         cache: dict[str, dict[str, list[str]]] = {}
         batch: list[GeneratedQueries] = []
         for request in requests:

@@ -7,8 +7,8 @@ Layout, under the output folder::
         queries.jsonl               {"id", "lang", "queries"} per line (shard i/N of N > 1
         queries.shard-i-of-N.jsonl   writes its own file, so shards never share one)
 
-The line layout is the precomputed-queries layout, so a store can be fed back as
-``--generator precomputed``. Appends are fsync'd per batch; a torn last line left by a killed
+The line layout is the precomputed-queries layout, so a store can be fed back to the
+precomputed generator. Appends are fsync'd per batch; a torn last line left by a killed
 run is cut off when a writer opens the file; pairs already present are never generated again.
 """
 
@@ -66,7 +66,7 @@ def find_store(out_dir: str | Path) -> Path:
         raise InputError(f"query store folder not found: {out_dir}")
     stores = sorted(p for p in out_dir.glob(STORE_PREFIX + "*") if (p / MANIFEST).is_file())
     if not stores:
-        raise InputError(f"no query store in {out_dir} (run `xqg-os generate --out {out_dir}`)")
+        raise InputError(f"no query store in {out_dir} (generate queries into it first)")
     if len(stores) > 1:
         names = []
         for path in stores:
@@ -199,7 +199,7 @@ class StoreWriter:
         self.bits = LanguageBits()
         self._done: dict[str, int] = {}  # id -> bitmask of finished languages, all files
         self._own: dict[str, int] = {}
-        self.records = self.queries = self.appended = 0
+        self.records = self.queries = 0
         for path in store.data_files():
             own = path.name == name
             scanner = RecordScanner(path)
@@ -233,7 +233,6 @@ class StoreWriter:
             self._own[record.id] = self._own.get(record.id, 0) | bit
             self.queries += len(record.queries)
         self.records += len(records)
-        self.appended += len(records)
 
     def close(self) -> None:
         """Close the file and record this file's counts in the manifest."""

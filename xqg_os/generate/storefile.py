@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from xqg_os.data.jsonl import parse_object
 from xqg_os.errors import InputError
 from xqg_os.generate.base import GeneratedQueries
 
@@ -20,9 +21,7 @@ def parse_record(raw: bytes | str) -> GeneratedQueries:
     Raises:
         ValueError, TypeError: for anything else.
     """
-    record = json.loads(raw)
-    if not isinstance(record, dict):
-        raise TypeError("not a JSON object")
+    record = parse_object(raw)
     pid, lang, queries = record.get("id"), record.get("lang"), record.get("queries")
     if not isinstance(pid, str | int) or not isinstance(lang, str) or not isinstance(queries, list):
         raise TypeError("expected id, lang and a list of queries")

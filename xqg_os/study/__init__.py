@@ -15,7 +15,7 @@ model is trained or a plot drawn.
 
 from xqg_os.study.bank import VectorBank, build_bank, mix_pooled
 from xqg_os.study.grid import Grid, Point, parse_language_spec, resolve_languages
-from xqg_os.study.pairs import TrainPair, load_pairs, write_pairs
+from xqg_os.study.pairs import TrainPair, load_pairs
 from xqg_os.study.plots import plot_study
 from xqg_os.study.report import render_report, update_meta
 from xqg_os.study.results import COLUMNS, read_rows, write_rows
@@ -38,5 +38,5 @@ __all__ = [
     "TrainConfig", "TrainPair", "VectorBank", "build_bank", "exact_run", "load_pairs",
     "mix_pooled", "parse_language_spec", "parse_sizes", "plot_study", "prepare", "read_rows",
     "render_report", "resolve_languages", "run_sweep", "run_train_arm", "search_grid",
-    "sweep_prepared", "train_checkpoint", "update_meta", "write_pairs", "write_rows",
+    "sweep_prepared", "train_checkpoint", "update_meta", "write_rows",
 ]

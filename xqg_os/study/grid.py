@@ -18,7 +18,6 @@ from xqg_os.errors import InputError
 from xqg_os.languages import LANGUAGE_NAMES
 
 LANGUAGE_MODES = ("all", "same", "others")
-ARMS = ("xqg", "train", "train+xqg")
 
 
 def parse_language_spec(spec: str) -> str:
@@ -125,11 +124,13 @@ class Grid:
         try:
             n_values = tuple(int(v) for v in _items(ns))
         except ValueError:
-            raise InputError(f"--n must be comma-separated integers, not {ns!r}") from None
+            raise InputError(f"ns must be comma-separated integers, not {ns!r}",
+                             param="ns") from None
         try:
             alpha_values = tuple(float(v) for v in _items(alphas))
         except ValueError:
-            raise InputError(f"--alpha must be comma-separated numbers, not {alphas!r}") from None
+            raise InputError(f"alphas must be comma-separated numbers, not {alphas!r}",
+                             param="alphas") from None
         return cls(n_values, alpha_values, tuple(_items(formulas)), tuple(_items(languages)))
 
     @property

@@ -8,13 +8,12 @@ needs the ``datasets`` package (imported only then) and a reachable hub or a loc
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from xqg_os.data.jsonl import read_jsonl
 from xqg_os.errors import InputError
 
 _KEY_PAIRS = (("query", "passage"), ("anchor", "positive"), ("query", "positive"),
@@ -37,7 +36,7 @@ def _pair_keys(keys: Iterable[str]) -> tuple[str, str] | None:
     return None
 
 
-def _from_record(record: Mapping[str, Any], keys: tuple[str, str]) -> TrainPair | None:
+def _from_record(record: Mapping[str, object], keys: tuple[str, str]) -> TrainPair | None:
     query, passage = record.get(keys[0]), record.get(keys[1])
     if not isinstance(query, str) or not isinstance(passage, str):
         return None
@@ -47,23 +46,14 @@ def _from_record(record: Mapping[str, Any], keys: tuple[str, str]) -> TrainPair 
 
 
 def _jsonl_pairs(path: Path) -> list[TrainPair]:
-    if not path.is_file():
-        raise InputError(f"training pairs file not found: {path}")
     pairs: list[TrainPair] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: malformed line ({exc.msg})") from None
-            keys = _pair_keys(record) if isinstance(record, dict) else None
-            pair = _from_record(record, keys) if keys else None
-            if pair is None:
-                raise InputError(f"{path}:{number}: expected non-empty string fields "
-                                 "query/passage or anchor/positive")
-            pairs.append(pair)
+    for number, record in read_jsonl(path, "training pairs"):
+        keys = _pair_keys(record)
+        pair = _from_record(record, keys) if keys else None
+        if pair is None:
+            raise InputError(f"{path}:{number}: expected non-empty string fields "
+                             "query/passage or anchor/positive")
+        pairs.append(pair)
     return pairs
 
 
@@ -108,14 +98,3 @@ def load_pairs(source: str | Path, limit: int | None = None, seed: int = 0) -> l
         raise InputError(f"no training pairs in {text}")
     random.Random(seed).shuffle(pairs)
     return pairs[:limit] if limit is not None else pairs
-
-
-def write_pairs(pairs: Iterable[TrainPair], path: str | Path) -> Path:
-    """Write pairs as ``{"query", "passage"}`` JSONL (for tests and exports)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        for pair in pairs:
-            handle.write(json.dumps({"query": pair.query, "passage": pair.passage},
-                                    ensure_ascii=False) + "\n")
-    return path
