@@ -79,3 +79,24 @@ def test_settings_survive_a_killed_bulk_run(os_client: Any, index_name: str) -> 
     assert settings["refresh_interval"] == "5s"
     meta = os_client.indices.get_mapping(index=index_name)[index_name]["mappings"]["_meta"]
     assert SAVED_KEY not in meta and meta["keep"] == 1
+
+
+@pytest.mark.parametrize("count,page", [(20, 500), (45, 10), (30, 30)])
+def test_reading_an_index_leaves_it_searchable(os_client: Any, index_name: str, count: int,
+                                               page: int) -> None:
+    """Every document comes back once, in any paging, and searches keep working afterwards (a
+    scroll read all at once breaks the shard on 3.4 with derived vector source)."""
+    from xqg_os.opensearch.read import iter_documents
+
+    vectors = np.random.default_rng(3).standard_normal((count, 8)).astype(np.float32)
+    create_index(os_client, IndexSpec(name=index_name, dimension=8))
+    with BulkWriter(os_client, index_name) as writer:
+        assert all(ok for ok, _ in writer.write(_docs(vectors)))
+    for _ in range(2):
+        docs = list(iter_documents(os_client, index_name, ["xqg_vector"], page=page))
+        assert sorted(int(d["_id"]) for d in docs) == list(range(count))
+        ordered = sorted(docs, key=lambda d: int(d["_id"]))
+        got = np.array([d["_source"]["xqg_vector"] for d in ordered])
+        np.testing.assert_allclose(got, vectors, rtol=1e-6)
+    hits = knn_msearch(os_client, index_name, [knn_query(vectors[0], k=3)])[0]
+    assert hits[0]["_id"] == "0"

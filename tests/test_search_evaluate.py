@@ -94,16 +94,17 @@ def test_searcher_refuses_another_encoder(os_client: Any, ingested: Any,
 
 def test_exact_backend_matches_opensearch(os_client: Any, ingested: Any) -> None:
     from xqg_os.data.evalfiles import read_queries
-    from xqg_os.search.exact import ExactIndex, recall_at_k
+    from xqg_os.search.exact import ExactSearcher, recall_at_k
+    from xqg_os.search.knn import XQGSearcher
     from xqg_os.search.runs import retrieve
 
     queries = read_queries(ingested["queries"])
-    ann = retrieve(queries, ingested["index"], ["xqg_vector"], 10, client=os_client)
-    exact = retrieve(queries, ingested["index"], ["xqg_vector"], 10, backend="exact",
-                     vectors=str(ingested["vectors"]))
-    scrolled = ExactIndex.from_opensearch(os_client, ingested["index"])
-    assert sorted(scrolled.ids) == sorted(ExactIndex.load(ingested["vectors"]).ids)
     system = f"{ingested['index']}:xqg_vector"
+    saved = ExactSearcher.from_folder(ingested["vectors"])
+    ann = retrieve({system: XQGSearcher(os_client, ingested["index"])}, queries, 10)
+    exact = retrieve({system: saved}, queries, 10)
+    scrolled = ExactSearcher.from_index(os_client, ingested["index"])
+    assert sorted(scrolled.ids) == sorted(saved.ids)
 
     def inner_product(score: float) -> float:  # undo OpenSearch's innerproduct score mapping
         return score - 1 if score >= 1 else 1 - 1 / score
@@ -125,14 +126,24 @@ def test_exact_backend_matches_opensearch(os_client: Any, ingested: Any) -> None
         assert got == pytest.approx(want, rel=1e-4, abs=1e-4)
 
 
-@pytest.mark.parametrize("backend", ["opensearch", "exact"])
+SEARCHERS = {  # how the systems are chosen: the old hidden --backend and today's flags
+    "opensearch": ["--backend", "opensearch"],
+    "exact": ["--backend", "exact", "--vectors", "{vectors}", "--url", "http://127.0.0.1:1"],
+    "knn": [],
+    "exact-scrolled": ["--exact"],
+    "vectors-only": ["--vectors", "{vectors}", "--url", "http://127.0.0.1:1"],
+}
+
+
+@pytest.mark.parametrize("backend", list(SEARCHERS))
 def test_evaluate_command_writes_tables_runs_and_json(os_url: str, ingested: Any,
                                                       backend: str, tmp_path: Path) -> None:
     args = ["evaluate", "--queries", str(ingested["queries"]), "--qrels", str(ingested["qrels"]),
-            "--answers", str(ingested["answers"]), "--index", ingested["index"],
-            "--backend", backend, "--url", os_url, "--kt", "20,50", "--out", str(tmp_path)]
-    if backend == "exact":
-        args += ["--vectors", str(ingested["vectors"]), "--url", "http://127.0.0.1:1"]
+            "--answers", str(ingested["answers"]), "--url", os_url, "--kt", "20,50",
+            "--out", str(tmp_path)]
+    if backend != "vectors-only":
+        args += ["--index", ingested["index"]]
+    args += [arg.format(vectors=ingested["vectors"]) for arg in SEARCHERS[backend]]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "passage_vector" in result.output and "xqg_vector" in result.output
@@ -140,6 +151,8 @@ def test_evaluate_command_writes_tables_runs_and_json(os_url: str, ingested: Any
     assert set(report["languages"]) == {"ja", "ru", "fr"}
     runs = sorted(p.name for p in (tmp_path / "runs").glob("*.trec"))
     assert len(runs) == 2
+    assert set(report["systems"]) == {f"{ingested['index']}:passage_vector",
+                                      f"{ingested['index']}:xqg_vector"}
     assert "R@20kt" in result.output or "R@0.02kt" in result.output or "kt" in result.output
 
 
@@ -170,7 +183,8 @@ def test_ann_recall_against_exact_on_the_bundled_sample(tmp_path: Path, os_clien
     from importlib import resources
 
     from xqg_os.data.evalfiles import read_queries
-    from xqg_os.search.exact import recall_at_k
+    from xqg_os.search.exact import ExactSearcher, recall_at_k
+    from xqg_os.search.knn import XQGSearcher
     from xqg_os.search.runs import retrieve
 
     sample = resources.files("xqg_os").joinpath("sample")
@@ -182,9 +196,9 @@ def test_ann_recall_against_exact_on_the_bundled_sample(tmp_path: Path, os_clien
     assert result.exit_code == 0, result.output
     queries = read_queries(str(sample / "queries.jsonl"))
     system = f"{index_name}:passage_vector"
-    ann = retrieve(queries, index_name, ["passage_vector"], 10, client=os_client)
-    exact = retrieve(queries, index_name, ["passage_vector"], 10, backend="exact",
-                     vectors=str(vectors))
+    ann = retrieve({system: XQGSearcher(os_client, index_name, field="passage_vector")},
+                   queries, 10)
+    exact = retrieve({system: ExactSearcher.from_folder(vectors, "passage_vector")}, queries, 10)
     recall = recall_at_k([list(ann.runs[system][q.id]) for q in queries],
                          [list(exact.runs[system][q.id]) for q in queries])
     print(f"ANN recall@10 vs exact on the sample: {recall:.4f}")

@@ -1,18 +1,16 @@
 """A resumable on-disk store of embeddings, keyed by what produced them.
 
 One store is one folder, named by a fingerprint of (encoder description, role, input
-fingerprint, dtype), holding:
+fingerprint, dtype), in the vector format of :mod:`xqg_os.data.vectors`:
 
 - ``meta.json``: what the fingerprint covers, plus dimension and dtype;
-- ``vectors.npy``: a valid ``.npy`` file (``np.load(..., mmap_mode="r")`` reads it) whose rows
-  are appended in place; its header is padded to a fixed size so the shape can be rewritten;
-- ``ids.jsonl``: one JSON string per line, row ``i`` of the vectors belongs to line ``i``.
+- ``vectors.npy``: an appendable ``.npy`` (``np.load(..., mmap_mode="r")`` reads it);
+- ``ids.jsonl``: one JSON string per line, row ``i`` of the vectors belongs to line ``i``; the
+  commit record (see :class:`~xqg_os.data.vectors.CommittedRows` for the write order and the
+  crash recovery).
 
-``add`` writes and fsyncs the vectors first, then the ids. The ids file is the commit record:
-on reopening, only rows whose id line is complete are trusted, any extra rows (a crash between
-the two writes) are cut off and the header is repaired. One process writes at a time (an
-advisory lock taken by the first ``add``). For studies on subsets: a production ingest keeps
-nothing per query (see DESIGN.md).
+One process writes at a time (an advisory lock taken by the first ``add``). For studies on
+subsets: a production ingest keeps nothing per query (see DESIGN.md).
 """
 
 from __future__ import annotations
@@ -27,12 +25,12 @@ from typing import IO, Any, Self
 import numpy as np
 from tqdm.auto import tqdm
 
+from xqg_os.data.vectors import CommittedRows
 from xqg_os.encode.base import Encoder, check_role, encode_texts
 from xqg_os.errors import InputError
 from xqg_os.fingerprint import fingerprint
 
 STORE_DTYPES = ("float32", "float16")
-_HEADER_LEN = 128  # bytes before the data; a multiple of 64 as the .npy format asks
 _FORMAT = 1
 
 
@@ -40,20 +38,6 @@ def store_key(encoder_desc: dict[str, Any], role: str, input_fp: str, dtype: str
     """The folder name of a store: role plus a fingerprint of everything its vectors depend on."""
     return f"{role}-" + fingerprint({"encoder": encoder_desc, "role": role, "input": input_fp,
                                      "dtype": dtype, "format": _FORMAT})
-
-
-def _npy_header(dtype: np.dtype, rows: int, dim: int) -> bytes:
-    text = (f"{{'descr': '{dtype.str}', 'fortran_order': False, "
-            f"'shape': ({rows}, {dim}), }}")
-    prefix = b"\x93NUMPY\x01\x00" + (_HEADER_LEN - 10).to_bytes(2, "little")
-    body = text.ljust(_HEADER_LEN - len(prefix) - 1) + "\n"
-    return prefix + body.encode("latin1")
-
-
-def _fsync_write(handle: IO[bytes], data: bytes) -> None:
-    handle.write(data)
-    handle.flush()
-    os.fsync(handle.fileno())
 
 
 class EmbeddingStore:
@@ -66,8 +50,7 @@ class EmbeddingStore:
         self.path = path
         self.dim = dim
         self.dtype = dtype
-        self._np_dtype = np.dtype(dtype).newbyteorder("<")
-        self._row_bytes = self._np_dtype.itemsize * dim
+        self._rows = CommittedRows(path, {"vectors": (dim, dtype)})
         self._ids: list[str] = []
         self._index: dict[str, int] = {}
         self._lock: IO[bytes] | None = None
@@ -116,7 +99,7 @@ class EmbeddingStore:
 
     @property
     def ids_path(self) -> Path:
-        return self.path / "ids.jsonl"
+        return self._rows.ids_path
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -152,8 +135,7 @@ class EmbeddingStore:
         if not ids:
             return np.zeros((0, self.dim), dtype=np.float32)
         rows = np.fromiter((self._index[item] for item in ids), dtype=np.int64, count=len(ids))
-        data = np.memmap(self.vectors_path, dtype=self._np_dtype, mode="r",
-                         offset=_HEADER_LEN, shape=(len(self._ids), self.dim))
+        data = self._rows.arrays["vectors"].read(len(self._ids))
         return np.asarray(data[rows], dtype=np.float32)
 
     # -- writing ----------------------------------------------------------------------------
@@ -185,17 +167,10 @@ class EmbeddingStore:
         if not keep:
             return 0
         start = len(self._ids)
-        data = np.ascontiguousarray(vectors[keep], dtype=self._np_dtype)
-        with open(self.vectors_path, "r+b") as handle:  # 1. the vectors, durable
-            handle.seek(_HEADER_LEN + start * self._row_bytes)
-            _fsync_write(handle, data.tobytes())
-        with open(self.ids_path, "ab") as handle:  # 2. the ids: the commit
-            lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in new_ids)
-            _fsync_write(handle, lines.encode("utf-8"))
+        self._rows.append(start, new_ids, {"vectors": vectors[keep]})
         for offset, item in enumerate(new_ids):
             self._index[item] = start + offset
         self._ids.extend(new_ids)
-        self._write_header()  # 3. cosmetic: a plain np.load sees the committed rows
         return len(new_ids)
 
     def close(self) -> None:
@@ -235,39 +210,10 @@ class EmbeddingStore:
         self._recover(repair=True)
 
     def _recover(self, repair: bool = False) -> None:
-        """Read the committed ids: the complete id lines that have vectors.
-
-        With ``repair`` (only under the write lock, so a writer's uncommitted rows are never
-        cut by a reader) also drop a torn last id line, cut uncommitted rows off the vectors
-        file and rewrite its header.
-        """
-        raw = self.ids_path.read_bytes() if self.ids_path.exists() else b""
-        complete = raw[:raw.rfind(b"\n") + 1]
-        ids = [json.loads(line) for line in complete.decode("utf-8").splitlines()]
-        try:
-            with open(self.vectors_path, "xb") as handle:
-                _fsync_write(handle, _npy_header(self._np_dtype, 0, self.dim))
-        except FileExistsError:
-            pass
-        rows = max(0, (self.vectors_path.stat().st_size - _HEADER_LEN) // self._row_bytes)
-        torn = len(complete) != len(raw) or rows < len(ids)
-        ids = ids[:rows]  # cannot lose any with the write order; trust only what has vectors
-        self._ids = ids
-        self._index = {item: row for row, item in enumerate(ids)}
-        if not repair:
-            return
-        if torn:
-            lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in ids)
-            tmp = self.path / "ids.jsonl.tmp"
-            tmp.write_text(lines, encoding="utf-8")
-            os.replace(tmp, self.ids_path)
-        with open(self.vectors_path, "r+b") as handle:
-            handle.truncate(_HEADER_LEN + len(ids) * self._row_bytes)
-        self._write_header()
-
-    def _write_header(self) -> None:
-        with open(self.vectors_path, "r+b") as handle:
-            _fsync_write(handle, _npy_header(self._np_dtype, len(self._ids), self.dim))
+        """Read the committed ids; with ``repair`` (only under the write lock, so a writer's
+        uncommitted rows are never cut by a reader) also cut uncommitted data."""
+        self._ids = self._rows.recover(repair)
+        self._index = {item: row for row, item in enumerate(self._ids)}
 
 
 def encode_cached(encoder: Encoder, store: EmbeddingStore, ids: Sequence[str],

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xqg_os.errors import ClusterError, InputError
 from xqg_os.opensearch.index import VECTOR_FIELDS
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
 SOURCE_EXCLUDES = list(VECTOR_FIELDS)
 
@@ -22,7 +25,7 @@ def knn_query(vector: Sequence[float] | np.ndarray, k: int = 10, field: str = "x
     lucene engine uses ``k`` as its candidate list size and recall drops for small ``k``.
     """
     if k < 1:
-        raise InputError("k must be positive")
+        raise InputError(f"k must be positive, not {k}", param="k")
     clause: dict[str, Any] = {"vector": [float(x) for x in np.asarray(vector).ravel()], "k": k}
     if ef_search is not None:
         clause["method_parameters"] = {"ef_search": max(int(ef_search), k)}
@@ -36,7 +39,7 @@ def knn_query(vector: Sequence[float] | np.ndarray, k: int = 10, field: str = "x
     return body
 
 
-def knn_search(client: Any, index: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+def knn_search(client: OpenSearch, index: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     """Run one k-NN body; return the raw hits."""
     from opensearchpy import exceptions
 
@@ -49,7 +52,7 @@ def knn_search(client: Any, index: str, body: dict[str, Any]) -> list[dict[str, 
     return list(response["hits"]["hits"])
 
 
-def knn_msearch(client: Any, index: str, bodies: list[dict[str, Any]],
+def knn_msearch(client: OpenSearch, index: str, bodies: list[dict[str, Any]],
                 max_per_request: int = 100) -> list[list[dict[str, Any]]]:
     """Run many k-NN bodies through ``_msearch``; return the hits of each, in order."""
     results: list[list[dict[str, Any]]] = []

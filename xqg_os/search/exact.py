@@ -1,90 +1,86 @@
-"""Exact (brute-force) search over an index's stored vectors: no ANN, the reference for recall.
+"""Exact (brute-force) search: a :class:`~xqg_os.search.base.VectorSearcher` built from passage
+ids, one matrix of their vectors and a space type; no ANN, the reference for recall.
 
-Vectors come from an OpenSearch index (scrolled once, so the cluster is needed only to read
-them) or from a folder that ``xqg-os ingest --save-vectors DIR`` wrote, which needs no cluster:
-``ids.txt`` (one passage id a line), ``<field>.npy`` (float32, one row per id), ``meta.json``
-(the index ``_meta``), and ``texts.jsonl`` (id, title, text, lang) for R@kt.
+The vectors can come from anywhere: a study's re-mixed matrix, a vector folder that ingest's
+``save_vectors`` wrote (:func:`folder_searchers`, no cluster needed) or an index read once
+(:func:`index_searchers`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xqg_os.data.evalfiles import Query
+from xqg_os.data.vectors import read_vector_folder
+from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
-from xqg_os.opensearch.index import VECTOR_FIELDS
+from xqg_os.opensearch.index import SPACE_TYPES
+from xqg_os.search.base import Hit, encode_queries, resolve_encoder
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
 SCORE_BLOCK = 16384  # passages scored at once in float64
+PassageTexts = Mapping[str, Mapping[str, str]]
+"""Passage records by id: ``{"title", "text", "lang"}`` (any may be missing)."""
 
 
-class ExactIndex:
-    """All vectors of an index in memory; ``search`` scores every passage."""
+class ExactSearcher:
+    """Scores every passage for every query.
 
-    def __init__(self, ids: list[str], vectors: dict[str, np.ndarray], meta: dict[str, Any],
-                 texts: dict[str, dict[str, str]] | None = None) -> None:
-        for field, matrix in vectors.items():
-            if matrix.shape[0] != len(ids):
-                raise InputError(f"{field}: {matrix.shape[0]} vectors for {len(ids)} ids")
-        self.ids = ids
-        self.vectors = vectors
-        self.meta = meta
-        self.texts = texts or {}
-        self.space_type = str((meta.get("index") or {}).get("space_type", "innerproduct"))
+    Args:
+        ids: passage ids, the row order of ``matrix``.
+        matrix: ``[len(ids), dim]`` passage vectors (kept as given, e.g. memory-mapped).
+        space_type: ``innerproduct``, ``cosinesimil`` or ``l2``, as the k-NN index would use.
+        encoder: the query encoder for text search (None: :meth:`search_vectors` only).
+        passages: titles, texts and languages for the hits (R@kt reads the texts).
+        index: the index the vectors were written for, when known (for system names).
+    """
 
-    @classmethod
-    def from_opensearch(cls, client: Any, index: str, batch: int = 500) -> ExactIndex:
-        """Read every document's vectors and texts with a scroll."""
-        from opensearchpy import helpers
-
-        from xqg_os.opensearch.index import get_meta
-
-        meta = get_meta(client, index)
-        ids: list[str] = []
-        rows: dict[str, list[list[float]]] = {field: [] for field in VECTOR_FIELDS}
-        texts: dict[str, dict[str, str]] = {}
-        for hit in helpers.scan(client, index=index, size=batch, query={"query": {
-                "match_all": {}}}, _source_includes=[*VECTOR_FIELDS, "title", "text", "lang"]):
-            source = hit["_source"]
-            ids.append(str(hit["_id"]))
-            for field in VECTOR_FIELDS:
-                rows[field].append(source[field])
-            texts[str(hit["_id"])] = {k: str(source.get(k, "")) for k in ("title", "text", "lang")}
-        vectors = {field: np.asarray(values, dtype=np.float32).reshape(len(ids), -1)
-                   for field, values in rows.items()}
-        return cls(ids, vectors, meta, texts)
+    def __init__(self, ids: Sequence[str], matrix: np.ndarray, space_type: str = "innerproduct",
+                 encoder: Encoder | None = None, passages: PassageTexts | None = None,
+                 index: str = "") -> None:
+        if space_type not in SPACE_TYPES:
+            raise InputError(f"unknown space_type {space_type!r}; use one of "
+                             + ", ".join(SPACE_TYPES), param="space_type")
+        if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+            raise InputError(f"{matrix.shape[0] if matrix.ndim else 0} vectors for {len(ids)} "
+                             "ids")
+        self.ids = list(ids)
+        self.matrix = matrix
+        self.space_type = space_type
+        self._encoder = encoder
+        self.passages: PassageTexts = passages or {}
+        self.index = index
 
     @classmethod
-    def load(cls, folder: str | Path) -> ExactIndex:
-        """Read a folder written by :class:`VectorExport`."""
-        folder = Path(folder)
-        if not (folder / "ids.txt").exists():
-            raise InputError(f"{folder} holds no saved vectors (ids.txt missing); write them "
-                             "with `xqg-os ingest --save-vectors DIR`")
-        ids = (folder / "ids.txt").read_text(encoding="utf-8").split("\n")[:-1]
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        dim = int(meta["dimension"])
-        vectors = {}
-        for field in VECTOR_FIELDS:
-            raw = np.fromfile(folder / f"{field}.f32", dtype=np.float32)
-            vectors[field] = raw[: len(ids) * dim].reshape(len(ids), dim)
-        texts: dict[str, dict[str, str]] = {}
-        with open(folder / "texts.jsonl", encoding="utf-8") as handle:
-            for line, _ in zip(handle, ids):
-                record = json.loads(line)
-                texts[record.pop("id")] = record
-        # a resumed ingest may have exported a batch twice: keep each id's last row
-        last = {pid: row for row, pid in enumerate(ids)}
-        if len(last) < len(ids):
-            rows = np.fromiter(sorted(last.values()), dtype=np.int64)
-            ids = [ids[row] for row in rows]
-            vectors = {field: matrix[rows] for field, matrix in vectors.items()}
-        return cls(ids, vectors, meta, texts)
+    def from_folder(cls, folder: str | Path, field: str = "xqg_vector",
+                    encoder: Encoder | None = None, allow_encoder_mismatch: bool = False
+                    ) -> ExactSearcher:
+        """Exact search over one field of a vector folder (see :func:`folder_searchers`)."""
+        return folder_searchers(folder, [field], encoder, allow_encoder_mismatch)[field]
 
-    def scores(self, queries: np.ndarray, field: str) -> np.ndarray:
+    @classmethod
+    def from_index(cls, client: OpenSearch, index: str, field: str = "xqg_vector",
+                   encoder: Encoder | None = None, allow_encoder_mismatch: bool = False
+                   ) -> ExactSearcher:
+        """Exact search over one field of an index (see :func:`index_searchers`)."""
+        return index_searchers(client, index, [field], encoder, allow_encoder_mismatch)[field]
+
+    @property
+    def encoder(self) -> Encoder | None:
+        """The query encoder, or None."""
+        return self._encoder
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors for ``texts`` (one batched encoder call)."""
+        return encode_queries(self._encoder, texts)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
         """Similarity of every query to every passage, higher is better.
 
         Computed in float64 over blocks of passages (memory stays bounded) and returned as
@@ -92,19 +88,18 @@ class ExactIndex:
         reorder near-ties between two searches of the same query, and trec_eval (pytrec_eval,
         hence mteb) reads scores as float32, so every evaluator sees the same ties.
         """
-        if field not in self.vectors:
-            raise InputError(f"unknown field {field!r}; use one of {', '.join(self.vectors)}")
-        matrix = self.vectors[field]
+        matrix = self.matrix
         queries = np.asarray(queries, dtype=np.float64)
         if queries.ndim != 2 or queries.shape[1] != matrix.shape[1]:
-            raise InputError(f"query vectors are {queries.shape[-1]}-d, the index holds "
-                             f"{matrix.shape[1]}-d ones")
-        if self.space_type == "cosinesimil":
+            raise InputError(f"query vectors are {queries.shape[-1]}-d, the passages "
+                             f"{matrix.shape[1]}-d")
+        cosine = self.space_type == "cosinesimil"
+        if cosine:
             queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         out = np.empty((queries.shape[0], matrix.shape[0]), dtype=np.float32)
         for start in range(0, matrix.shape[0], SCORE_BLOCK):
             block = np.asarray(matrix[start:start + SCORE_BLOCK], dtype=np.float64)
-            if self.space_type == "cosinesimil":
+            if cosine:
                 block = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
             sims = queries @ block.T
             if self.space_type == "l2":
@@ -112,61 +107,85 @@ class ExactIndex:
             out[:, start:start + SCORE_BLOCK] = sims
         return out
 
-    def search(self, queries: np.ndarray, k: int, field: str = "xqg_vector"
-               ) -> list[list[tuple[str, float]]]:
-        """Top-``k`` (id, score) per query, best first (ties broken by id order)."""
-        scores = self.scores(queries, field)
-        k = min(k, scores.shape[1])
+    def top(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the top ``k`` passages per query vector, best first (ties broken
+        by row order): two ``[len(vectors), min(k, passages)]`` arrays. For callers that need
+        runs rather than hits (a study searches thousands of times)."""
+        scores = self.scores(vectors)
+        k = max(0, min(k, scores.shape[1]))
         if k < 1:
-            return [[] for _ in range(scores.shape[0])]
+            return np.zeros((scores.shape[0], 0), np.int64), np.zeros((scores.shape[0], 0),
+                                                                      np.float32)
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        results = []
-        for row, candidates in zip(scores, top):
-            order = candidates[np.lexsort((candidates, -row[candidates]))]
-            results.append([(self.ids[i], float(row[i])) for i in order])
-        return results
+        rows = np.empty_like(top)
+        for i, (row, candidates) in enumerate(zip(scores, top)):
+            rows[i] = candidates[np.lexsort((candidates, -row[candidates]))]
+        return rows, np.take_along_axis(scores, rows, axis=1)
+
+    def search_vectors(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+        """Top-``k`` hits per query vector, best first (ties broken by row order)."""
+        rows, scores = self.top(vectors, k)
+        return [[self._hit(row, score, rank)
+                 for rank, (row, score) in enumerate(zip(r.tolist(), s.tolist()), start=1)]
+                for r, s in zip(rows, scores)]
+
+    def search_queries(self, queries: Sequence[Query], k: int) -> list[list[Hit]]:
+        """Encode the query texts and search them (the :class:`Searcher` protocol)."""
+        return self.search_vectors(self.encode([query.text for query in queries]), k)
+
+    def _hit(self, row: int, score: float, rank: int) -> Hit:
+        pid = self.ids[row]
+        record = self.passages.get(pid) or {}
+        return Hit(pid, score, record.get("lang", ""), record.get("title", ""),
+                   record.get("text", ""), rank)
 
 
-class VectorExport:
-    """Append-only writer of the folder :meth:`ExactIndex.load` reads (one batch at a time).
+def folder_searchers(folder: str | Path, fields: Sequence[str], encoder: Encoder | None = None,
+                     allow_encoder_mismatch: bool = False) -> dict[str, ExactSearcher]:
+    """Exact searchers over the vectors of a folder written by ingest's ``save_vectors``, one
+    per field, sharing ids, passage texts and one encoder (by default the one the folder's
+    index ``_meta`` records): ``{field: searcher}``. Needs no cluster.
 
-    ``ids.txt`` is written last, so it is the commit record: reopening a folder of the same
-    ``_meta`` (a resumed ingest) cuts the other files back to the committed rows and appends.
+    Raises:
+        InputError: for a folder without saved vectors or of the old layout, an unknown field,
+            or an encoder other than the recorded one (see :func:`resolve_encoder`).
     """
+    saved = read_vector_folder(folder, fields)
+    recorded = saved.meta.get("encoder")
+    encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None, encoder,
+                              f"vector folder {folder}", allow_encoder_mismatch)
+    return {field: ExactSearcher(saved.ids, saved.vectors[field], saved.space_type, encoder,
+                                 saved.texts, saved.index) for field in fields}
 
-    def __init__(self, folder: str | Path, meta: dict[str, Any]) -> None:
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        meta_path, ids_path = self.folder / "meta.json", self.folder / "ids.txt"
-        same = (meta_path.exists() and ids_path.exists()
-                and json.loads(meta_path.read_text(encoding="utf-8")) == meta)
-        if same:
-            committed = ids_path.read_text(encoding="utf-8").count("\n")
-            dim = int(meta["dimension"])
-            for field in VECTOR_FIELDS:
-                with open(self.folder / f"{field}.f32", "r+b") as handle:
-                    handle.truncate(committed * dim * 4)
-            with open(self.folder / "texts.jsonl", encoding="utf-8") as handle:
-                kept = [line for line, _ in zip(handle, range(committed))]
-            (self.folder / "texts.jsonl").write_text("".join(kept), encoding="utf-8")
-            return
-        meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        for name in ("ids.txt", "texts.jsonl", *(f"{f}.f32" for f in VECTOR_FIELDS)):
-            (self.folder / name).write_bytes(b"")
 
-    def add(self, docs: Iterable[dict[str, Any]]) -> None:
-        """Append documents as built by ingest (passage_id, texts and both vectors)."""
-        docs = list(docs)
-        for field in VECTOR_FIELDS:
-            with open(self.folder / f"{field}.f32", "ab") as handle:
-                np.asarray([d[field] for d in docs], dtype=np.float32).tofile(handle)
-        with open(self.folder / "texts.jsonl", "a", encoding="utf-8") as handle:
-            for d in docs:
-                handle.write(json.dumps({"id": d["passage_id"], "title": d["title"],
-                                         "text": d["text"], "lang": d["lang"]},
-                                        ensure_ascii=False) + "\n")
-        with open(self.folder / "ids.txt", "a", encoding="utf-8") as handle:
-            handle.write("".join(f"{d['passage_id']}\n" for d in docs))
+def index_searchers(client: OpenSearch, index: str, fields: Sequence[str],
+                    encoder: Encoder | None = None, allow_encoder_mismatch: bool = False,
+                    batch: int = 500) -> dict[str, ExactSearcher]:
+    """Exact searchers over the vectors of ``index``, read once (page by page, see
+    :mod:`xqg_os.opensearch.read`): as :func:`folder_searchers`, with the space type and encoder
+    from the index ``_meta``."""
+    from xqg_os.opensearch.index import get_meta
+    from xqg_os.opensearch.read import iter_documents
+
+    meta = get_meta(client, index)
+    recorded = meta.get("encoder")
+    encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None, encoder,
+                              f"index {index!r}", allow_encoder_mismatch)
+    ids: list[str] = []
+    rows: dict[str, list[list[float]]] = {field: [] for field in fields}
+    texts: dict[str, dict[str, str]] = {}
+    for hit in iter_documents(client, index, [*fields, "title", "text", "lang"], page=batch):
+        source = hit["_source"]
+        ids.append(str(hit["_id"]))
+        for field in fields:
+            if field not in source:
+                raise InputError(f"index {index!r} has no field {field!r}", param="fields")
+            rows[field].append(source[field])
+        texts[ids[-1]] = {key: str(source.get(key, "")) for key in ("title", "text", "lang")}
+    space_type = str((meta.get("index") or {}).get("space_type", "innerproduct"))
+    return {field: ExactSearcher(ids, np.asarray(values, np.float32).reshape(len(ids), -1),
+                                 space_type, encoder, texts, index)
+            for field, values in rows.items()}
 
 
 def recall_at_k(approximate: Sequence[Sequence[str]], exact: Sequence[Sequence[str]]) -> float:

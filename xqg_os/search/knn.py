@@ -1,4 +1,5 @@
-"""Search client for applications: ``XQGSearcher(client, index)``.
+"""Search client for applications: ``XQGSearcher(client, index)``, a
+:class:`~xqg_os.search.base.VectorSearcher` over one vector field of an xQG index.
 
 The searcher reads the index ``_meta``, loads the encoder the index was built with (or checks
 the one it is given against it) and encodes queries exactly as ingest encoded generated queries.
@@ -8,28 +9,23 @@ sends them through ``_msearch``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import copy
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xqg_os.encode.base import identity as encoder_identity
+from xqg_os.data.evalfiles import Query
+from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
 from xqg_os.opensearch.index import VECTOR_FIELDS, get_meta
 from xqg_os.opensearch.knn import knn_msearch, knn_query, knn_search
+from xqg_os.search.base import Hit, encode_queries, resolve_encoder
 
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
-@dataclass(frozen=True)
-class Hit:
-    """One search result."""
-
-    id: str
-    score: float
-    lang: str = ""
-    title: str = ""
-    text: str = ""
-    rank: int = 0
+__all__ = ["Hit", "XQGSearcher", "knn_searchers"]
 
 
 def _hits(raw: list[dict[str, Any]]) -> list[Hit]:
@@ -37,6 +33,13 @@ def _hits(raw: list[dict[str, Any]]) -> list[Hit]:
                 title=h["_source"].get("title", ""), text=h["_source"].get("text", ""),
                 rank=rank)
             for rank, h in enumerate(raw, start=1)]
+
+
+def _check_field(field: str) -> str:
+    if field not in VECTOR_FIELDS:
+        raise InputError(f"unknown field {field!r}; use one of {', '.join(VECTOR_FIELDS)}",
+                         param="field")
+    return field
 
 
 class XQGSearcher:
@@ -48,68 +51,79 @@ class XQGSearcher:
         encoder: an :class:`~xqg_os.encode.Encoder`; by default the one named in ``_meta``.
         allow_encoder_mismatch: search even when ``encoder`` differs from the index's.
         ef_search: HNSW candidate list size sent with every query (at least ``k``).
+        field: the vector field searched when a call names none: ``xqg_vector`` (augmented)
+            or ``passage_vector`` (baseline).
     """
 
-    def __init__(self, client: Any, index: str, encoder: Any | None = None,
-                 allow_encoder_mismatch: bool = False, ef_search: int = 100) -> None:
+    def __init__(self, client: OpenSearch, index: str, encoder: Encoder | None = None,
+                 allow_encoder_mismatch: bool = False, ef_search: int = 100,
+                 field: str = "xqg_vector") -> None:
         self.client = client
         self.index = index
+        self.field = _check_field(field)
         self.meta = get_meta(client, index)
         self.ef_search = ef_search
         recorded = self.meta.get("encoder")
-        if not recorded:
-            if encoder is None:
-                raise InputError(f"index {index!r} records no encoder in its _meta; "
-                                 "pass an encoder explicitly")
-        elif encoder is None:
-            from xqg_os.encode import load_encoder_from_description
+        self._encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None,
+                                        encoder, f"index {index!r}", allow_encoder_mismatch)
 
-            encoder = load_encoder_from_description(recorded)
-        elif (encoder_identity(encoder.describe()) != encoder_identity(recorded)
-              and not allow_encoder_mismatch):
-            raise InputError(
-                f"index {index!r} was built with encoder {encoder_identity(recorded)}, not "
-                f"{encoder_identity(encoder.describe())}; its vectors are not comparable "
-                "(pass allow_encoder_mismatch=True / --allow-encoder-mismatch to search anyway)")
-        self.encoder = encoder
+    @property
+    def encoder(self) -> Encoder:
+        """The query encoder (the index's own unless another was allowed)."""
+        return self._encoder
 
-    def _check(self, texts: Sequence[str], field: str) -> None:
-        if field not in VECTOR_FIELDS:
-            raise InputError(f"unknown field {field!r}; use one of {', '.join(VECTOR_FIELDS)}")
-        empty = [i for i, text in enumerate(texts) if not str(text).strip()]
-        if empty:
-            raise InputError(f"empty query text at position(s) {empty[:10]}")
+    def with_field(self, field: str) -> XQGSearcher:
+        """The same searcher (client, ``_meta``, encoder shared) over another vector field."""
+        other = copy.copy(self)
+        other.field = _check_field(field)
+        return other
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors for ``texts`` (one batched encoder call)."""
-        return np.asarray(self.encoder.encode_queries(list(texts)), dtype=np.float32)
+        return encode_queries(self._encoder, texts)
 
     def knn_query(self, vector: Sequence[float] | np.ndarray, k: int = 10,
-                  field: str = "xqg_vector", filter: dict[str, Any] | None = None
+                  field: str | None = None, filter: dict[str, Any] | None = None
                   ) -> dict[str, Any]:
         """The request body for ``vector``, for applications composing their own requests."""
-        return knn_query(vector, k=k, field=field, filter=filter, ef_search=self.ef_search)
+        return knn_query(vector, k=k, field=field or self.field, filter=filter,
+                         ef_search=self.ef_search)
 
-    def search(self, text: str, k: int = 10, field: str = "xqg_vector",
+    def search(self, text: str, k: int = 10, field: str | None = None,
                filter: dict[str, Any] | None = None) -> list[Hit]:
         """Top-``k`` passages for one query text."""
-        self._check([text], field)
+        field = _check_field(field or self.field)
         body = self.knn_query(self.encode([text])[0], k, field, filter)
         return _hits(knn_search(self.client, self.index, body))
 
-    def batch_search(self, texts: Sequence[str], k: int = 10, field: str = "xqg_vector",
+    def batch_search(self, texts: Sequence[str], k: int = 10, field: str | None = None,
                      filter: dict[str, Any] | None = None, batch_size: int = 256
                      ) -> list[list[Hit]]:
         """Top-``k`` passages for each text: encoding batched, requests through ``_msearch``."""
-        self._check(texts, field)
+        field = _check_field(field or self.field)
         results: list[list[Hit]] = []
         for start in range(0, len(texts), batch_size):
             vectors = self.encode(list(texts[start:start + batch_size]))
             results.extend(self.search_vectors(vectors, k, field, filter))
         return results
 
-    def search_vectors(self, vectors: np.ndarray, k: int = 10, field: str = "xqg_vector",
+    def search_queries(self, queries: Sequence[Query], k: int) -> list[list[Hit]]:
+        """Top-``k`` passages for evaluation queries (the :class:`Searcher` protocol)."""
+        return self.batch_search([query.text for query in queries], k)
+
+    def search_vectors(self, vectors: np.ndarray, k: int = 10, field: str | None = None,
                        filter: dict[str, Any] | None = None) -> list[list[Hit]]:
         """Top-``k`` passages for query vectors already encoded (one ``_msearch``)."""
+        field = _check_field(field or self.field)
         bodies = [self.knn_query(vector, k, field, filter) for vector in vectors]
         return [_hits(raw) for raw in knn_msearch(self.client, self.index, bodies)]
+
+
+def knn_searchers(client: OpenSearch, index: str, fields: Sequence[str],
+                  encoder: Encoder | None = None, allow_encoder_mismatch: bool = False
+                  ) -> dict[str, XQGSearcher]:
+    """One k-NN searcher per vector field of ``index``, sharing one encoder: ``{field: ...}``."""
+    if not fields:
+        raise InputError("no vector field to search", param="fields")
+    base = XQGSearcher(client, index, encoder, allow_encoder_mismatch, field=fields[0])
+    return {field: base.with_field(field) for field in fields}

@@ -1,22 +1,28 @@
-"""Runs for the evaluator: retrieve every query from an xQG index, by k-NN on OpenSearch or by
-exact search over the stored vectors, and collect the texts of what was retrieved (for R@kt)."""
+"""Runs from searchers and searchers from runs: any :class:`~xqg_os.search.base.Searcher` turns
+evaluation queries into a :data:`~xqg_os.data.evalfiles.Run` (plus the texts of the passages it
+retrieved, which R@kt reads); :class:`RunSearcher` serves a precomputed run (a TREC run file)
+as a searcher; :func:`evaluate_searchers` chains retrieval and evaluation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xqg_os.data.evalfiles import Query
+import numpy as np
+
+from xqg_os.data.evalfiles import Answer, Query, Run, rank_scores, read_run
 from xqg_os.errors import InputError
+from xqg_os.search.base import Hit, Searcher, VectorSearcher
 
-Run = dict[str, dict[str, float]]
-BACKENDS = ("opensearch", "exact")
+if TYPE_CHECKING:
+    from xqg_os.evaluate import EvalConfig, EvalReport, WordTokenizer
 
 
 @dataclass
 class Retrieved:
-    """Runs per system (``index:field``) and passage texts by id."""
+    """Runs per system and the text (no title) of every passage some system retrieved."""
 
     runs: dict[str, Run] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
@@ -27,60 +33,89 @@ def system_name(index: str, field: str) -> str:
     return f"{index}:{field}"
 
 
-def retrieve(queries: Sequence[Query], index: str, fields: Sequence[str], k: int,
-             backend: str = "opensearch", client: Any | None = None,
-             vectors: str | None = None, encoder: Any | None = None,
-             out: Retrieved | None = None) -> Retrieved:
-    """Retrieve the top ``k`` for every query from ``index``, once per vector field.
+def hits_to_run(query_ids: Sequence[str], hits: Sequence[Sequence[Hit]]) -> Run:
+    """``{query id: {doc id: score}}`` from per-query hits; a query without hits is left out
+    (evaluation scores it 0, and a run that shares no query with the queries is caught)."""
+    return {qid: {hit.id: hit.score for hit in ranked}
+            for qid, ranked in zip(query_ids, hits, strict=True) if ranked}
+
+
+class RunSearcher:
+    """A precomputed run as a :class:`Searcher`: the top ``k`` of each query's entry, in
+    trec_eval order (score descending, ties by doc id descending).
 
     Args:
-        queries: the queries (their text is encoded with the index's encoder).
-        index: the index name (also the system-name prefix).
-        fields: ``passage_vector`` and/or ``xqg_vector``.
-        k: depth of each ranking.
-        backend: ``opensearch`` (k-NN, ``_msearch``) or ``exact`` (brute force).
-        client: needed for ``opensearch``, and for ``exact`` without ``vectors``.
-        vectors: a folder from ``ingest --save-vectors`` for ``exact`` without a cluster.
-        encoder: overrides the encoder recorded in the index ``_meta``.
-        out: accumulate into this result (several indexes side by side).
+        run: ``{query id: {doc id: score}}``.
+        passages: passage text by id, for the hits' ``text`` (R@kt); None leaves it empty.
     """
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+
+    def __init__(self, run: Run, passages: Mapping[str, str] | None = None) -> None:
+        self.run = run
+        self.passages = passages or {}
+
+    @classmethod
+    def from_file(cls, path: str | Path, passages: Mapping[str, str] | None = None
+                  ) -> RunSearcher:
+        """Read a TREC run file (see :func:`~xqg_os.data.evalfiles.read_run`)."""
+        return cls(read_run(path), passages)
+
+    def search_queries(self, queries: Sequence[Query], k: int) -> list[list[Hit]]:
+        """The run's top ``k`` for each query (empty for a query the run lacks)."""
+        return [[Hit(pid, score, text=self.passages.get(pid, ""), rank=rank)
+                 for rank, (pid, score) in enumerate(rank_scores(self.run.get(q.id, {}), k),
+                                                     start=1)]
+                for q in queries]
+
+
+def retrieve(searchers: Mapping[str, Searcher], queries: Sequence[Query], k: int,
+             out: Retrieved | None = None) -> Retrieved:
+    """Run every searcher on ``queries``; one system per name.
+
+    Vector searchers that share one encoder object get the query vectors encoded once (two
+    fields of one index, say).
+
+    Args:
+        searchers: ``{system name: searcher}``, in table order.
+        queries: the evaluation queries.
+        k: depth of each ranking.
+        out: accumulate into this result.
+    """
+    if k < 1:
+        raise InputError(f"k must be positive, not {k}", param="k")
     out = out or Retrieved()
-    texts = [query.text for query in queries]
-    if backend == "opensearch":
-        if client is None:
-            raise InputError("the opensearch backend needs a cluster")
-        from xqg_os.search.knn import XQGSearcher
-
-        searcher = XQGSearcher(client, index, encoder=encoder, ef_search=max(100, k))
-        vectors_q = searcher.encode(texts)
-        for name in fields:
-            ranked = searcher.search_vectors(vectors_q, k, name)
-            out.runs[system_name(index, name)] = {
-                query.id: {hit.id: hit.score for hit in hits}
-                for query, hits in zip(queries, ranked)}
-            out.texts.update({hit.id: hit.text for hits in ranked for hit in hits})
-        return out
-
-    from xqg_os.search.exact import ExactIndex
-
-    if vectors:
-        exact = ExactIndex.load(vectors)
-    elif client is not None:
-        exact = ExactIndex.from_opensearch(client, index)
-    else:
-        raise InputError("the exact backend needs --vectors DIR or a cluster to read from")
-    if encoder is None:
-        from xqg_os.encode import load_encoder_from_description
-
-        if not exact.meta.get("encoder"):
-            raise InputError(f"{vectors or index} records no encoder; pass one")
-        encoder = load_encoder_from_description(exact.meta["encoder"])
-    vectors_q = encoder.encode_queries(texts)
-    for name in fields:
-        results = exact.search(vectors_q, k, name)
-        out.runs[system_name(index, name)] = {query.id: dict(hits)
-                                             for query, hits in zip(queries, results)}
-    out.texts.update({pid: record.get("text", "") for pid, record in exact.texts.items()})
+    ids = [query.id for query in queries]
+    encoded: dict[int, np.ndarray] = {}
+    for name, searcher in searchers.items():
+        if isinstance(searcher, VectorSearcher) and searcher.encoder is not None:
+            key = id(searcher.encoder)
+            if key not in encoded:
+                encoded[key] = searcher.encode([query.text for query in queries])
+            hits = searcher.search_vectors(encoded[key], k)
+        else:
+            hits = searcher.search_queries(queries, k)
+        out.runs[name] = hits_to_run(ids, hits)
+        out.texts.update({hit.id: hit.text for ranked in hits for hit in ranked if hit.text})
     return out
+
+
+def evaluate_searchers(searchers: Mapping[str, Searcher], queries: Sequence[Query], k: int,
+                       qrels: Mapping[str, Mapping[str, int]] | None = None,
+                       answers: Sequence[Answer] | None = None,
+                       config: EvalConfig | None = None,
+                       tokenizer: WordTokenizer | None = None
+                       ) -> tuple[EvalReport, Retrieved]:
+    """Retrieve with every searcher and evaluate the runs side by side (the first system is the
+    default baseline); see :func:`~xqg_os.evaluate.evaluate_runs` for the metrics.
+
+    Returns:
+        The report and what was retrieved (runs to write, passage texts).
+    """
+    from xqg_os.evaluate import evaluate_runs
+
+    if not searchers:
+        raise InputError("no system to evaluate: give at least one searcher")
+    retrieved = retrieve(searchers, queries, k)
+    report = evaluate_runs(retrieved.runs, queries, qrels=qrels, answers=answers,
+                           passages_text=retrieved.texts if answers is not None else None,
+                           config=config, tokenizer=tokenizer)
+    return report, retrieved

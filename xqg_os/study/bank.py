@@ -157,7 +157,7 @@ def build_bank(encoder: Encoder, passages: Sequence[Passage], cache_root: str | 
     max_n = wanted[-1]
     if max_n > query_store.max_n:
         raise InputError(f"the grid asks for n={max_n} but the query store {query_store.path} "
-                         f"holds {query_store.max_n} per language; generate with --n {max_n}")
+                         f"holds {query_store.max_n} per language; generate at least {max_n}")
     n_pass, n_lang, dim = len(ids), len(langs), int(encoder.dimension)
     sums = {n: np.zeros((n_pass, n_lang, dim), np.float32) for n in wanted}
     counts = {n: np.zeros((n_pass, n_lang), np.int32) for n in wanted}

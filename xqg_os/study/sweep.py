@@ -22,6 +22,7 @@ from xqg_os.data.corpus import Passage, read_corpus
 from xqg_os.data.evalfiles import (
     Answer,
     Query,
+    Run,
     qrels_to_dict,
     read_answers,
     read_qrels,
@@ -32,12 +33,11 @@ from xqg_os.errors import InputError
 from xqg_os.evaluate import EvalConfig, EvalReport, evaluate_runs
 from xqg_os.generate.store import QueryStore
 from xqg_os.opensearch.index import SPACE_TYPES
-from xqg_os.search.exact import ExactIndex
+from xqg_os.search.exact import ExactSearcher
 from xqg_os.study.bank import VectorBank, build_bank, encode_texts_cached
 from xqg_os.study.grid import Grid, Point, depends_on_query_language, resolve_languages
 from xqg_os.study.results import Row, rows_from_report
 
-Run = dict[str, dict[str, float]]
 Config = tuple[int, float, str, str]  # (n, alpha, formula, language subset)
 
 
@@ -69,7 +69,8 @@ class EvalData:
             InputError: for unreadable files, or neither qrels nor answers.
         """
         if qrels is None and answers is None:
-            raise InputError("a study needs --qrels (nDCG, recall, MRR) or --answers (R@kt)")
+            raise InputError("a study needs qrels (nDCG, recall, MRR) or answers (R@kt)",
+                             param="qrels")
         passages = [p for p in read_corpus(corpus, corpus_format) if not p.is_empty]
         if not passages:
             raise InputError(f"corpus {corpus} holds no passage with text")
@@ -143,12 +144,12 @@ def exact_run(passage_ids: list[str], matrix: np.ndarray, query_vectors: np.ndar
               query_ids: Sequence[str], depth: int, space_type: str = "innerproduct") -> Run:
     """Top-``depth`` exact search of ``query_vectors`` over ``matrix`` as a run.
 
-    Scores are :meth:`ExactIndex.scores`'s: float64 rounded to float32, so a search of all
+    Scores are :meth:`ExactSearcher.scores`'s: float64 rounded to float32, so a search of all
     queries and one of a language group see the same near-ties, as does every evaluator.
     """
-    index = ExactIndex(passage_ids, {"xqg_vector": matrix}, {"index": {"space_type": space_type}})
-    hits = index.search(query_vectors, depth, "xqg_vector")
-    return {qid: dict(ranked) for qid, ranked in zip(query_ids, hits, strict=True)}
+    rows, scores = ExactSearcher(passage_ids, matrix, space_type).top(query_vectors, depth)
+    return {qid: dict(zip([passage_ids[i] for i in ranked], values))
+            for qid, ranked, values in zip(query_ids, rows.tolist(), scores.tolist(), strict=True)}
 
 
 def search_grid(prepared: Prepared, queries: Sequence[Query], configs: Sequence[Config],
@@ -278,5 +279,5 @@ def run_sweep(encoder: Encoder, data: EvalData, query_store: QueryStore | None, 
                         "eval": {"metrics": list(config.eval.metrics),
                                  "kt": list(config.eval.kt), "test": config.eval.test,
                                  "correction": config.eval.correction,
-                                 "alpha": config.eval.alpha}})
+                                 "significance": config.eval.significance}})
     return result

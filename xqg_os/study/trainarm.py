@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from xqg_os.data.evalfiles import Run
 from xqg_os.encode import EncoderConfig, load_encoder
 from xqg_os.errors import InputError
 from xqg_os.generate.store import QueryStore
@@ -23,7 +24,6 @@ from xqg_os.study.pairs import TrainPair
 from xqg_os.study.sweep import (
     EvalData,
     Prepared,
-    Run,
     SweepConfig,
     SweepResult,
     evaluate_points,
@@ -95,7 +95,8 @@ def run_train_arm(base: EncoderConfig, pairs: Sequence[TrainPair], sizes: Sequen
     if too_big:
         raise InputError(f"training size(s) {too_big} exceed the {len(pairs)} pairs available")
     if xqg_grid is not None and query_store is None:
-        raise InputError("--with-xqg needs the query store (--queries-store)")
+        raise InputError("the xQG arm needs query_store (the generated queries)",
+                         param="query_store")
     timings = {"prepare_s": 0.0, "train_s": 0.0, "search_s": 0.0}
     start = time.perf_counter()
     encoder = load_encoder(base)

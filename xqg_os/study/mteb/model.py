@@ -21,6 +21,7 @@ from typing import Any
 
 from xqg_os.augment import FORMULA_VERSION, FORMULAS
 from xqg_os.data.corpus import Passage
+from xqg_os.data.evalfiles import Run
 from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
 from xqg_os.fingerprint import fingerprint
@@ -29,7 +30,7 @@ from xqg_os.opensearch.index import SPACE_TYPES
 from xqg_os.study.bank import VectorBank, build_bank, encode_texts_cached
 from xqg_os.study.grid import depends_on_query_language, parse_language_spec, resolve_languages
 from xqg_os.study.mteb.langs import subset_query_language
-from xqg_os.study.sweep import Run, exact_run
+from xqg_os.study.sweep import exact_run
 
 logger = logging.getLogger(__name__)
 _SIMILARITY = {"innerproduct": "dot", "cosinesimil": "cosine", "l2": "euclidean"}
