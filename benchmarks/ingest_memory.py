@@ -67,7 +67,7 @@ def main() -> None:
             index = f"bench-mem-{uuid.uuid4().hex[:8]}"
             try:
                 peak = peak_rss_mb([
-                    "ingest", "--corpus", str(corpus), "--index", index, "--queries",
+                    "ingest", "--corpus", str(corpus), "--index", index, "--generated",
                     str(queries), "--languages", ",".join(LANGS), "--n", "5",
                     "--encoder", str(model), "--device", "cpu", "--batch-size", "64",
                     "--url", args.url])

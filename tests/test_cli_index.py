@@ -20,7 +20,7 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("dim", ["0", "20000", "-3"])
 def test_create_refuses_bad_dimensions_before_connecting(dim: str) -> None:
-    result = CliRunner().invoke(main, ["index", "create", "--name", "x", "--dim", dim,
+    result = CliRunner().invoke(main, ["index", "create", "--index", "x", "--dim", dim,
                                        "--url", f"http://127.0.0.1:{_free_port()}"])
     assert result.exit_code == 1
     assert "out of range" in result.output
@@ -28,7 +28,7 @@ def test_create_refuses_bad_dimensions_before_connecting(dim: str) -> None:
 
 
 @pytest.mark.parametrize("args", [["index", "info", "demo"], ["index", "delete", "demo"],
-                                  ["index", "create", "--name", "demo", "--dim", "8"]])
+                                  ["index", "create", "--index", "demo", "--dim", "8"]])
 def test_unreachable_cluster_is_one_clear_line(args: list[str]) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
     result = CliRunner().invoke(main, [*args, "--url", url])
@@ -46,7 +46,7 @@ def test_version() -> None:
 @pytest.mark.integration
 def test_create_info_delete_round_trip(os_client: Any, os_url: str, index_name: str) -> None:
     runner = CliRunner()
-    created = runner.invoke(main, ["index", "create", "--name", index_name, "--dim", "8",
+    created = runner.invoke(main, ["index", "create", "--index", index_name, "--dim", "8",
                                    "--url", os_url])
     assert created.exit_code == 0, created.output
     info = runner.invoke(main, ["index", "info", index_name, "--url", os_url])
@@ -56,7 +56,7 @@ def test_create_info_delete_round_trip(os_client: Any, os_url: str, index_name: 
     assert vector["type"] == "knn_vector" and vector["dimension"] == 8
     assert vector["method"]["engine"] == "lucene"
     assert payload["meta"]["index"]["space_type"] == "innerproduct"
-    again = runner.invoke(main, ["index", "create", "--name", index_name, "--dim", "8",
+    again = runner.invoke(main, ["index", "create", "--index", index_name, "--dim", "8",
                                  "--url", os_url])
     assert again.exit_code == 1 and "--recreate" in again.output
     deleted = runner.invoke(main, ["index", "delete", index_name, "--url", os_url])
@@ -71,7 +71,7 @@ def test_faiss_refused_on_node_without_native_libraries(os_client: Any, os_url: 
 
     if native_engines_available(os_client):
         pytest.skip("this cluster has native k-NN engines")
-    result = CliRunner().invoke(main, ["index", "create", "--name", index_name, "--dim", "8",
+    result = CliRunner().invoke(main, ["index", "create", "--index", index_name, "--dim", "8",
                                        "--engine", "faiss", "--url", os_url])
     assert result.exit_code == 1
     assert "faiss" in result.output and "lucene" in result.output

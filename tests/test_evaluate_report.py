@@ -148,7 +148,7 @@ def test_unknown_ids_can_be_allowed() -> None:
 @pytest.mark.parametrize("options, message", [
     ({"test": "wilcoxon"}, "unknown significance test"),
     ({"correction": "fdr"}, "unknown correction"),
-    ({"alpha": 1.5}, "alpha must be between 0 and 1"),
+    ({"significance": 1.5}, "significance must be between 0 and 1"),
     ({"kt": (0,)}, "token budgets must be positive"),
 ])
 def test_config_validation(options: dict[str, object], message: str) -> None:

@@ -52,7 +52,7 @@ def _args(corpus: Path, queries: Path | None, index: str, url: str, model: Path,
     args = ["ingest", "--corpus", str(corpus), "--index", index, "--url", url,
             "--languages", ",".join(LANGS), "--n", "2", "--alpha", "0.1", "--formula", "sum",
             "--encoder", str(model), "--device", "cpu", *extra]
-    return args + (["--queries", str(queries)] if queries else [])
+    return args + (["--generated", str(queries)] if queries else [])
 
 
 def _all_docs(client: Any, index: str) -> list[dict[str, Any]]:
@@ -171,6 +171,10 @@ def test_bad_inputs_fail_before_writing(tmp_path: Path, os_client: Any, os_url: 
     result = runner.invoke(main, _args(empty, None, index_name, os_url, tiny_bert_path))
     assert result.exit_code == 0, result.output
     assert "1 written" in result.output and "1 empty skipped" in result.output
+    # no generated queries: the library runs formula none and says so (not silently)
+    assert "notice: no generated queries: formula 'sum' replaced by 'none'" in result.output
+    meta = os_client.indices.get_mapping(index=index_name)[index_name]["mappings"]["_meta"]
+    assert meta["formula"] == "none"
 
     result = runner.invoke(main, _args(empty, None, index_name, os_url, tiny_bert_path,
                                        "--pooling", "mean"))
@@ -185,11 +189,12 @@ def test_dimension_mismatch_with_a_bare_index_fails_before_writing(
         tmp_path: Path, os_client: Any, os_url: str, index_name: str,
         tiny_bert_path: Path) -> None:
     runner = CliRunner()
-    assert runner.invoke(main, ["index", "create", "--name", index_name, "--dim", "8",
+    assert runner.invoke(main, ["index", "create", "--index", index_name, "--dim", "8",
                                 "--url", os_url]).exit_code == 0
     corpus = _corpus(tmp_path / "corpus.jsonl", 3)
     result = runner.invoke(main, _args(corpus, None, index_name, os_url, tiny_bert_path))
-    assert result.exit_code == 1 and "32-d" in result.output and "--dim 32" in result.output
+    assert result.exit_code == 1 and "32-d" in result.output
+    assert "dimension 32" in result.output and "--recreate" in result.output
     assert os_client.count(index=index_name)["count"] == 0
 
 
@@ -200,7 +205,7 @@ def test_ingest_generates_on_the_fly_through_a_store(tmp_path: Path, os_client: 
     out = tmp_path / "generated"
     args = ["ingest", "--corpus", str(corpus), "--index", index_name, "--url", os_url,
             "--languages", ",".join(LANGS), "--n", "2", "--encoder", str(tiny_bert_path),
-            "--device", "cpu", "--generator-model", str(tiny_t5), "--queries-out", str(out),
+            "--device", "cpu", "--generator-model", str(tiny_t5), "--generated", str(out),
             "--batch-size", "5"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

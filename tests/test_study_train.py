@@ -127,7 +127,7 @@ def test_cli_train(tmp_path: Path, files, tiny_bert_path: Path) -> None:  # noqa
         "study", "train", "--corpus", str(files.corpus), "--queries", str(files.queries),
         "--qrels", str(files.qrels), "--encoder", str(tiny_bert_path), "--device", "cpu",
         "--metrics", "nDCG@10", "--cache", str(tmp_path / "cache"), "--pairs", str(files.pairs),
-        "--sizes", "16", "--batch-size", "8", "--backend", "loop", "--checkpoints",
+        "--sizes", "16", "--batch-size", "8", "--trainer", "loop", "--checkpoints",
         str(tmp_path / "ckpts"), "--out", str(out), "--no-plots"])
     assert result.exit_code == 0, result.output
     rows = read_rows(out)

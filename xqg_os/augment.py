@@ -40,7 +40,8 @@ def select_queries(queries_by_lang: Mapping[str, Sequence[str]], languages: Sequ
         InputError: for a negative ``n``.
     """
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-        raise InputError(f"n (queries per language) must be a non-negative integer, not {n!r}")
+        raise InputError(f"n (queries per language) must be a non-negative integer, not {n!r}",
+                         param="n")
     selected: list[str] = []
     for lang in languages:
         queries = list(queries_by_lang.get(lang, ()))
@@ -51,10 +52,10 @@ def select_queries(queries_by_lang: Mapping[str, Sequence[str]], languages: Sequ
 def _check(alpha: float, formula: str, passages: np.ndarray) -> None:
     if formula not in FORMULAS:
         raise InputError(f"unknown augmentation formula {formula!r}; "
-                         f"use one of {', '.join(FORMULAS)}")
+                         f"use one of {', '.join(FORMULAS)}", param="formula")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) \
             or not math.isfinite(alpha) or not 0.0 <= alpha <= 1.0:
-        raise InputError(f"alpha must be a number in [0, 1], not {alpha!r}")
+        raise InputError(f"alpha must be a number in [0, 1], not {alpha!r}", param="alpha")
     if passages.ndim != 2:
         raise InputError(f"passage vectors must be a [passages, dim] array, "
                          f"not shape {passages.shape}")

@@ -13,12 +13,20 @@ class XQGError(Exception):
 
     Args:
         message: one line that says what is wrong and, where it helps, what to do.
-        param: the library parameter the problem is about (its name appears in the message).
+        param: the library parameter the problem is about (its name appears in the message), or
+            a tuple of them when the problem is how two parameters combine.
     """
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | tuple[str, ...] | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The parameters named by ``param``, as a tuple (empty when there are none)."""
+        if self.param is None:
+            return ()
+        return (self.param,) if isinstance(self.param, str) else tuple(self.param)
 
 
 class InputError(XQGError):

@@ -8,6 +8,8 @@ from importlib import resources
 
 import click
 
+from xqg_os.cli.common import XQGGroup
+
 
 def _script() -> str:
     return str(resources.files("xqg_os").joinpath("opensearch", "opensearch-local"))
@@ -22,7 +24,7 @@ def _run(action: str, port: int | None) -> None:
         raise SystemExit(code)
 
 
-@click.group()
+@click.group(cls=XQGGroup)
 def cluster() -> None:
     """Run a local OpenSearch node with the k-NN plugin (no Docker needed).
 

@@ -1,15 +1,37 @@
-"""Shared CLI plumbing: one-line errors, cluster connection options."""
+"""Shared CLI plumbing: library errors in the user's flags, deprecated flag spellings, cluster and
+encoder options.
+
+The library names its own parameters in errors (``XQGError(..., param="skip_bad_lines")``);
+:func:`flag_message` turns that name into the flag of the running command that feeds it, found
+from the command's options (python name -> first long flag) or, where the library's name differs
+from the option's, through :data:`PARAM_OPTIONS`. :class:`XQGCommand` accepts old flag spellings
+for one release: it rewrites them before parsing and prints a one-line notice.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
+
+# library parameter -> python names of the options that feed it, where the two differ (tried
+# when the running command has no option of the library's name)
+PARAM_OPTIONS: dict[str, tuple[str, ...]] = {
+    "backend": ("trainer",),           # TrainConfig.backend
+    "dtype": ("cache_dtype",),         # SweepConfig.dtype: the embedding cache's dtype
+    "learning_rate": ("lr",),          # TrainConfig.learning_rate
+    "queries_file": ("precomputed",),  # GeneratorSpec.queries_file
+    "qrels": ("local_qrels",),         # the mteb bridge's local task
+    "k": ("depth",),                   # searchers' k: passages retrieved per query
+    "query_store": ("generated",),     # the study's query store
+}
 
 
 def comma_list(value: str | None) -> list[str]:
@@ -25,14 +47,130 @@ def int_list(value: str | None, option: str) -> tuple[int, ...]:
         raise XQGError(f"{option} takes comma-separated integers, got {value!r}") from None
 
 
-class XQGGroup(click.Group):
-    """A click group that turns :class:`XQGError` (and Ctrl-C) into one line and exit code 1."""
+def _replace_word(message: str, word: str, new: str) -> str:
+    """``word`` replaced by ``new`` wherever it stands alone (not inside a longer name)."""
+    return re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lambda _: new, message)
+
+
+def _long_flag(option: click.Option) -> str:
+    return next((opt for opt in option.opts if opt.startswith("--")), option.opts[0])
+
+
+def flag_for(command: click.Command, param: str) -> str | None:
+    """The flag of ``command`` that feeds the library parameter ``param``, if it has one."""
+    options = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    for name in (param, *PARAM_OPTIONS.get(param, ())):
+        if name in options:
+            return _long_flag(options[name])
+    return None
+
+
+def flag_message(exc: XQGError, command: click.Command | None) -> str:
+    """The error's message, its parameters (``exc.params``) written as ``command``'s flags."""
+    message = str(exc)
+    if command is None:
+        return message
+    for param in exc.params:
+        flag = flag_for(command, param)
+        if flag:
+            message = _replace_word(message, param, flag)
+    return message
+
+
+@contextmanager
+def feeding(**options: str) -> Iterator[None]:
+    """Map library parameters to the options that feed them, for one library call whose names
+    clash with other options of the command (``EncoderConfig.batch_size`` is
+    ``--encode-batch-size`` where ``--batch-size`` is the command's own)."""
+    try:
+        yield
+    except XQGError as exc:
+        if not any(param in options for param in exc.params):
+            raise
+        message = str(exc)
+        for param in exc.params:
+            if param in options:
+                message = _replace_word(message, param, options[param])
+        raise type(exc)(message, param=tuple(options.get(p, p) for p in exc.params)) from None
+
+
+def _command_name(ctx: click.Context) -> str:
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names)) or (ctx.info_name or "")
+
+
+def rename_flags(args: list[str], renamed: Mapping[str, str], command: click.Command,
+                 ctx: click.Context) -> list[str]:
+    """``args`` with old flag spellings (``--old`` and ``--old=value``) rewritten to the new
+    ones, a notice on stderr for each; an old and a new spelling of one option given together
+    is a usage error."""
+    if not renamed:
+        return args
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    takes_value = {opt for p in options if not p.is_flag and not p.count for opt in p.opts}
+    repeatable = {opt for p in options if p.multiple for opt in p.opts}
+    out: list[str] = []
+    given: dict[str, list[str]] = {}  # new flag -> the spellings it was given with
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            out += [token, *tokens]
+            break
+        name, eq, value = token.partition("=")
+        new = renamed.get(name, name)
+        given.setdefault(new, []).append(name)
+        out.append(new + eq + value)
+        if new in takes_value and not eq:
+            out.append(next(tokens, ""))  # the option's value, whatever it looks like
+    for new, names in given.items():
+        old = list(dict.fromkeys(name for name in names if name != new))
+        if not old:
+            continue
+        if len(names) > 1 and new not in repeatable:
+            spelled = "is the old spelling" if len(old) == 1 else "are old spellings"
+            raise click.UsageError(f"{' and '.join(dict.fromkeys(names))} given together: "
+                                   f"{', '.join(old)} {spelled} of {new}; give {new} once", ctx)
+        for name in old:
+            click.echo(f"warning: {name} is deprecated for '{_command_name(ctx)}'; use {new}",
+                       err=True)
+    return out
+
+
+class XQGCommand(click.Command):
+    """A command that still accepts old flag spellings for one release.
+
+    Args:
+        renamed: ``{"--old": "--new"}``; the old spelling is rewritten before parsing, with a
+            one-line deprecation notice on stderr, and does not show in ``--help``.
+    """
+
+    def __init__(self, *args: Any, renamed: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.renamed = dict(renamed or {})
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, rename_flags(args, self.renamed, self, ctx))
+
+
+class XQGGroup(XQGCommand, click.Group):
+    """A click group whose commands are :class:`XQGCommand` s, and that turns
+    :class:`XQGError` (in the running command's flags, see :func:`flag_message`) and Ctrl-C
+    into one line and exit codes 1 and 130."""
+
+    command_class = XQGCommand
+    group_class = type  # subgroups are XQGGroups too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except XQGError as exc:
-            click.echo(f"error: {exc}", err=True)
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name else self
+            click.echo(f"error: {flag_message(exc, command)}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted; rerun the same command to resume", err=True)
@@ -84,11 +222,51 @@ def encoder_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 passage_prefix: str, device: str, encode_batch_size: int, **kwargs: Any) -> Any:
         from xqg_os.encode import EncoderConfig
 
-        kwargs["encoder_config"] = EncoderConfig(
-            model=encoder, kind=encoder_kind, pooling=pooling, normalize=normalize,
-            query_max_length=query_max_length, passage_max_length=passage_max_length,
-            query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
-            batch_size=encode_batch_size)
+        with feeding(model="encoder", kind="encoder_kind", batch_size="encode_batch_size"):
+            kwargs["encoder_config"] = EncoderConfig(
+                model=encoder, kind=encoder_kind, pooling=pooling, normalize=normalize,
+                query_max_length=query_max_length, passage_max_length=passage_max_length,
+                query_prefix=query_prefix, passage_prefix=passage_prefix, device=device,
+                batch_size=encode_batch_size)
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def evaluation_options(test_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Evaluation files and settings, one spelling for evaluate and the study: passes the paths
+    ``queries``, ``qrels``, ``answers`` and an ``eval_config`` (an EvalConfig; R@kt budgets only
+    when answers are given)."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False),
+                      help="Evaluation queries with languages: JSONL (id, text, lang) or TSV.")
+        @click.option("--qrels", type=click.Path(exists=True, dir_okay=False), default=None,
+                      help="TREC qrels, for nDCG / recall / MRR.")
+        @click.option("--answers", type=click.Path(exists=True, dir_okay=False), default=None,
+                      help="XOR-TyDi answers JSONL, for R@kt.")
+        @click.option("--metrics", default="nDCG@10,R@100,MRR@10", show_default=True,
+                      help="ir-measures names, comma-separated.")
+        @click.option("--kt", default="2000,5000", show_default=True,
+                      help="R@kt token budgets, comma-separated.")
+        @click.option("--test", type=click.Choice(["t", "permutation"]), default="t",
+                      show_default=True, help=test_help)
+        @click.option("--correction", type=click.Choice(["holm", "bonferroni", "none"]),
+                      default="holm", show_default=True,
+                      help="Multiple-testing correction, over all tests of a metric.")
+        @click.option("--significance", type=float, default=0.05, show_default=True,
+                      help="Significance level of the tests.")
+        @functools.wraps(func)
+        def wrapper(*args: Any, metrics: str, kt: str, test: str, correction: str,
+                    significance: float, **kwargs: Any) -> Any:
+            from xqg_os.evaluate import EvalConfig
+
+            budgets = int_list(kt, "--kt")
+            kwargs["eval_config"] = EvalConfig(
+                metrics=tuple(comma_list(metrics)), kt=budgets if kwargs["answers"] else (),
+                test=test, correction=correction, significance=significance)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

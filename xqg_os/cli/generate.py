@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
+from xqg_os.cli.common import XQGCommand
 from xqg_os.data.corpus import CORPUS_FORMATS
 from xqg_os.languages import XOR_TYDI_LANGUAGES
 
 DEFAULT_LANGUAGES = ",".join(XOR_TYDI_LANGUAGES)
 
 
-@click.command()
+@click.command(cls=XQGCommand, renamed={"--queries-file": "--precomputed"})
 @click.option("--corpus", required=True, type=click.Path(path_type=Path),
               help="Passages: JSONL (id, title, text), BEIR corpus.jsonl or TSV (id, text, title).")
 @click.option("--corpus-format", type=click.Choice(CORPUS_FORMATS), default="auto",
@@ -56,8 +57,9 @@ DEFAULT_LANGUAGES = ",".join(XOR_TYDI_LANGUAGES)
               help="[openai] API key (env OPENAI_API_KEY).")
 @click.option("--concurrency", type=int, default=8, show_default=True,
               help="[openai] Requests in flight.")
-@click.option("--queries-file", default=None,
-              help="[precomputed] JSONL file, query-store folder or Hugging Face dataset name.")
+@click.option("--precomputed", default=None,
+              help="[precomputed] The queries: a JSONL file, a query-store folder or a Hugging "
+                   "Face dataset name.")
 @click.option("--shard", default=None, help="Process shard i/N: passages whose index % N == i.")
 @click.option("--pool-size", type=int, default=64, show_default=True,
               help="Passages gathered and sorted by length together.")
@@ -68,21 +70,14 @@ def generate(corpus: Path, corpus_format: str, skip_bad_lines: bool, languages: 
              template: str | None, top_k: int, top_p: float | None, temperature: float,
              max_new_tokens: int, num_beams: int, seed: int, batch_size: int,
              max_input_length: int | None, device: str, dtype: str, endpoint: str | None,
-             api_key: str | None, concurrency: int, queries_file: str | None,
+             api_key: str | None, concurrency: int, precomputed: str | None,
              shard: str | None, pool_size: int, quiet: bool, as_json: bool) -> None:
     """Generate N queries per passage in each language into a resumable query store.
 
     The corpus is validated first. Rerunning the same command resumes: (passage, language)
     pairs already in the store are skipped.
     """
-    from xqg_os.data.corpus import scan_corpus
-    from xqg_os.generate import (
-        DecodingConfig,
-        GenerateJob,
-        GeneratorSpec,
-        make_generator,
-        run_generation,
-    )
+    from xqg_os.generate import DecodingConfig, GenerateJob, GeneratorSpec, generate_queries
     from xqg_os.languages import parse_languages
     from xqg_os.shard import parse_shard
 
@@ -90,17 +85,14 @@ def generate(corpus: Path, corpus_format: str, skip_bad_lines: bool, languages: 
     part = parse_shard(shard)
     decoding = DecodingConfig(top_k=top_k or None, top_p=top_p, temperature=temperature,
                               max_new_tokens=max_new_tokens, num_beams=num_beams, seed=seed)
-    decoding.check_n(n)
     job = GenerateJob(corpus=corpus, languages=tuple(codes), n=n, out=out,
                       corpus_format=corpus_format, skip_bad_lines=skip_bad_lines, shard=part,
                       pool_size=pool_size)
-    stats = scan_corpus(corpus, corpus_format, skip_bad_lines)  # fail before loading a model
     spec = GeneratorSpec(kind=kind, model=model, revision=revision, template=template,
                          decoding=decoding, batch_size=batch_size, device=device, dtype=dtype,
                          max_input_length=max_input_length, endpoint=endpoint, api_key=api_key,
-                         concurrency=concurrency, queries_file=queries_file)
-    generator = make_generator(spec)
-    summary = run_generation(generator, job, progress=not quiet, stats=stats)
+                         concurrency=concurrency, queries_file=precomputed)
+    summary = generate_queries(spec, job, progress=not quiet)
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:

@@ -7,17 +7,17 @@ from typing import Any
 
 import click
 
-from xqg_os.cli.common import cluster_options
+from xqg_os.cli.common import XQGGroup, cluster_options
 from xqg_os.opensearch.index import ENGINES, SPACE_TYPES, IndexSpec
 
 
-@click.group()
+@click.group(cls=XQGGroup)
 def index() -> None:
     """Create, delete and inspect k-NN indexes (mapping from mappings/, _meta included)."""
 
 
-@index.command()
-@click.option("--name", required=True, help="Index name (lowercase).")
+@index.command(renamed={"--name": "--index"})
+@click.option("--index", "name", required=True, help="Index name (lowercase).")
 @click.option("--dim", "dimension", required=True, type=int, help="Vector dimension (1-16000).")
 @click.option("--engine", type=click.Choice(ENGINES), default="lucene", show_default=True,
               help="k-NN engine; faiss needs a cluster with the plugin's native libraries.")

@@ -8,34 +8,36 @@ from typing import Any
 import click
 
 from xqg_os.augment import FORMULAS
-from xqg_os.cli.common import cluster_options, encoder_options
+from xqg_os.cli.common import XQGCommand, cluster_options, encoder_options
 from xqg_os.data.corpus import CORPUS_FORMATS
+from xqg_os.ingest.sources import DEFAULT_GENERATED
 from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 
 
-@click.command()
+@click.command(cls=XQGCommand, renamed={"--queries": "--generated",
+                                         "--queries-out": "--generated"})
 @click.option("--corpus", required=True, type=click.Path(dir_okay=False),
               help="Passages: JSONL (id,title,text), BEIR corpus.jsonl or TSV (id,text,title).")
 @click.option("--corpus-format", type=click.Choice(CORPUS_FORMATS), default="auto",
               show_default=True)
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed corpus lines.")
 @click.option("--index", "index_name", required=True, help="Target index (created if missing).")
-@click.option("--queries", type=click.Path(file_okay=False), default=None,
-              help="Query store written by `xqg-os generate` (its --out folder). Without it "
-                   "or --generator-model, passages are indexed unaugmented "
-                   "(xqg_vector = passage_vector).")
+@click.option("--generated", type=click.Path(file_okay=False), default=None,
+              help="Query store (generated queries): the --out folder of `xqg-os generate`, "
+                   "read; with --generator-model, missing queries are generated into it "
+                   f"[default then: {DEFAULT_GENERATED}]. Without either, passages are indexed "
+                   "unaugmented (formula none: xqg_vector = passage_vector).")
 @click.option("--generator-model", default=None,
               help="Generate missing queries on the fly with this seq2seq model (name or path; "
-                   "e.g. ielabgroup/xor-tydi-docTquery-mt5-base), writing them to --queries-out.")
-@click.option("--queries-out", type=click.Path(file_okay=False), default="xqg-queries",
-              show_default=True, help="Query store folder for --generator-model.")
+                   "e.g. ielabgroup/xor-tydi-docTquery-mt5-base) into --generated.")
 @click.option("--languages", default="ar,bn,fi,ja,ko,ru,te", show_default=True,
               help="Languages of generated queries to mix in (ISO 639-1, comma-separated).")
 @click.option("--n", type=click.IntRange(0), default=5, show_default=True,
               help="Queries per language to mix in (the first n of the store).")
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.01, show_default=True)
 @click.option("--formula", type=click.Choice(FORMULAS), default="sum", show_default=True,
-              help="sum (the public code), mean, or none (baseline).")
+              help="sum (the public code), mean, or none (baseline; the formula of a run "
+                   "without generated queries).")
 @click.option("--batch-size", type=int, default=256, show_default=True,
               help="Passages per pipeline batch (bounds memory).")
 @click.option("--engine", type=click.Choice(ENGINES), default="lucene", show_default=True)
@@ -55,13 +57,13 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Refresh interval while loading (-1: none; the index's own is restored).")
 @click.option("--shard", default=None, help="i/N: ingest only shard i of N (0-based).")
 @click.option("--save-vectors", type=click.Path(file_okay=False), default=None,
-              help="Also save ids, texts and vectors here (for `evaluate --backend exact`).")
+              help="Also save ids, texts and vectors here (for `evaluate --vectors`).")
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None,
               help="Also write the summary as JSON here.")
 @encoder_options
 @cluster_options
 def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
-           queries: str | None, generator_model: str | None, queries_out: str,
+           generated: str | None, generator_model: str | None,
            languages: str, n: int, alpha: float, formula: str,
            batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
@@ -76,49 +78,35 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     from tqdm import tqdm
 
     from xqg_os.encode import load_encoder
-    from xqg_os.ingest.pipeline import IngestConfig
+    from xqg_os.generate.factory import GeneratorSpec
+    from xqg_os.ingest.config import IngestConfig
     from xqg_os.ingest.pipeline import ingest as run_ingest
+    from xqg_os.ingest.sources import open_query_source
     from xqg_os.languages import parse_languages
     from xqg_os.opensearch.bulk import BulkConfig
     from xqg_os.opensearch.client import make_client
     from xqg_os.shard import parse_shard
 
-    langs = parse_languages(languages)
+    langs = tuple(parse_languages(languages))
     config = IngestConfig(
-        corpus=corpus, index=index_name, languages=tuple(langs), n=n, alpha=alpha,
-        formula=formula if (queries or generator_model) else "none", corpus_format=corpus_format,
-        skip_bad_lines=skip_bad_lines, batch_size=batch_size, recreate=recreate,
-        engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
-        shard=parse_shard(shard),
+        corpus=corpus, index=index_name, languages=langs, n=n, alpha=alpha, formula=formula,
+        corpus_format=corpus_format, skip_bad_lines=skip_bad_lines, batch_size=batch_size,
+        recreate=recreate, engine=engine, space_type=space_type, m=m,
+        ef_construction=ef_construction, shard=parse_shard(shard),
         bulk=BulkConfig(chunk_size=chunk_size, max_chunk_bytes=max_chunk_mb * 1024 * 1024,
                         max_retries=max_retries, force_merge=force_merge,
                         bulk_refresh_interval=bulk_refresh_interval))
-    from contextlib import ExitStack
-
-    from xqg_os.errors import InputError
-    from xqg_os.ingest.sources import GeneratingSource, QuerySource, no_queries, store_source
-
-    if queries and generator_model:
-        raise InputError("give --queries (a store) or --generator-model (generate), not both")
+    generator = (GeneratorSpec(kind="seq2seq", model=generator_model,
+                               device=encoder_config.device) if generator_model else None)
     client = make_client(client_config)
-    stack = ExitStack()
-    source: QuerySource = no_queries
-    generator: dict[str, Any] | None = None
-    if queries:
-        source, generator = store_source(queries, langs, n)
-    elif generator_model:
-        from xqg_os.generate.factory import GeneratorSpec, make_generator
-
-        spec = GeneratorSpec(kind="seq2seq", model=generator_model,
-                             device=encoder_config.device)
-        generating = stack.enter_context(
-            GeneratingSource(make_generator(spec), queries_out, langs, n))
-        source, generator = generating, generating.description
-    model = load_encoder(encoder_config)
-    with stack, tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
-        summary = run_ingest(client, config, model, source, generator_desc=generator,
-                             progress=bar, save_vectors=save_vectors)
+    with open_query_source(generated, langs, n, generator) as source:
+        model = load_encoder(encoder_config)
+        with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
+            summary = run_ingest(client, config, model, source, progress=bar,
+                                 save_vectors=save_vectors)
     data = summary.as_dict()
+    for notice in summary.notices:
+        click.echo(f"notice: {notice}")
     rate = summary.written / summary.seconds if summary.seconds else 0.0
     click.echo(f"ingested into {index_name}: {summary.written} written, "
                f"{summary.already_indexed} already indexed, {summary.skipped_empty} empty "

@@ -8,14 +8,15 @@ from typing import Any
 
 import click
 
-from xqg_os.cli.common import cluster_options
+from xqg_os.cli.common import XQGCommand, cluster_options
 from xqg_os.opensearch.index import VECTOR_FIELDS
 
 
-@click.command()
+@click.command(cls=XQGCommand, renamed={"--k": "--depth"})
 @click.argument("text", nargs=-1, required=True)
 @click.option("--index", required=True, help="Index (or alias) written by xqg-os ingest.")
-@click.option("--k", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--depth", "k", type=click.IntRange(1, 10000), default=10, show_default=True,
+              help="Passages retrieved.")
 @click.option("--field", type=click.Choice(VECTOR_FIELDS), default="xqg_vector",
               show_default=True, help="xqg_vector (augmented) or passage_vector (baseline).")
 @click.option("--lang", default=None, help="Only passages of this language (a filter).")
@@ -41,9 +42,10 @@ def search(text: tuple[str, ...], index: str, k: int, field: str, lang: str | No
 
         custom = load_encoder(EncoderConfig(model=encoder))
     searcher = XQGSearcher(make_client(client_config), index, encoder=custom,
-                           allow_encoder_mismatch=allow_encoder_mismatch, ef_search=ef_search)
+                           allow_encoder_mismatch=allow_encoder_mismatch, ef_search=ef_search,
+                           field=field)
     filter_ = {"term": {"lang": lang}} if lang else None
-    hits = searcher.search(query, k=k, field=field, filter=filter_)
+    hits = searcher.search(query, k=k, filter=filter_)
     if as_json:
         for hit in hits:
             click.echo(json.dumps({"rank": hit.rank, "id": hit.id, "score": hit.score,

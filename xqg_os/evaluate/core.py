@@ -45,7 +45,7 @@ class EvalConfig:
         baseline: the system the others are tested against (default: the first run given).
         test: ``t`` (paired t-test) or ``permutation``.
         correction: ``holm``, ``bonferroni`` or ``none``, over all tests of one metric.
-        alpha: significance level for adjusted p-values.
+        significance: significance level for adjusted p-values.
         permutations: random sign patterns for the permutation test.
         seed: seed of the permutation test.
         allow_unknown_ids: drop (with a warning) qrels/answers naming queries not given,
@@ -57,7 +57,7 @@ class EvalConfig:
     baseline: str | None = None
     test: str = "t"
     correction: str = "holm"
-    alpha: float = 0.05
+    significance: float = 0.05
     permutations: int = 10_000
     seed: int = 0
     allow_unknown_ids: bool = False
@@ -69,12 +69,13 @@ class EvalConfig:
         if self.correction not in CORRECTIONS:
             raise InputError(f"unknown correction {self.correction!r}; use one of "
                              + ", ".join(CORRECTIONS))
-        if not 0.0 < self.alpha < 1.0:
-            raise InputError(f"alpha must be between 0 and 1, got {self.alpha}")
+        if not 0.0 < self.significance < 1.0:
+            raise InputError(f"significance must be between 0 and 1, got {self.significance}",
+                             param="significance")
         if self.permutations < 1:
-            raise InputError("permutations must be at least 1")
+            raise InputError("permutations must be at least 1", param="permutations")
         if any(k < 1 for k in self.kt):
-            raise InputError(f"R@kt token budgets must be positive, got {list(self.kt)}")
+            raise InputError(f"kt token budgets must be positive, got {list(self.kt)}", param="kt")
 
 
 def _queries_by_id(queries: Iterable[Query] | Mapping[str, Query]) -> dict[str, Query]:
@@ -142,7 +143,7 @@ def _significance(per_query: Mapping[str, Mapping[str, Mapping[str, float]]],
                 tests, raw, adjust_pvalues(raw, config.correction), strict=True):
             delta = fmean(per_query[system][metric][q] - base[q] for q in qids)
             comparisons.append(Comparison(system, baseline, metric, scope, len(qids), delta, p,
-                                          adjusted, adjusted < config.alpha))
+                                          adjusted, adjusted < config.significance))
     return comparisons
 
 

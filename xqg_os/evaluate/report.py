@@ -47,7 +47,7 @@ class EvalReport:
         per_query: ``{system: {metric: {qid: value}}}``.
         comparisons: every significance test, with adjusted p-values.
         missing: ``{system: number of evaluated queries the run has no results for}``.
-        settings: test, correction, alpha, permutations, seed, kt.
+        settings: test, correction, significance, permutations, seed, kt.
         tokenizer: which tokenizer produced R@kt (route, exact, detail), or None without R@kt.
         kt_metrics: the names among ``metrics`` that are R@kt (percentages, not fractions).
     """
@@ -135,8 +135,8 @@ class EvalReport:
                                                               str(self.settings.get("test")))
             correction = self.settings.get("correction")
             notes.append(f"{MARK} significantly different from **{self.baseline}** ({test}, "
-                         f"{correction} correction per metric, alpha = "
-                         f"{self.settings.get('alpha')}); the macro row is tested on all "
+                         f"{correction} correction per metric, significance level "
+                         f"{self.settings.get('significance')}); the macro row is tested on all "
                          "queries pooled.")
         if self.kt_metrics:
             notes.append("R@kt: percentage of questions with an answer in the top k retrieved "

@@ -16,7 +16,12 @@ from xqg_os.generate.base import (
                                   render_prompt,
 )
 from xqg_os.generate.factory import GENERATORS, GeneratorSpec, make_generator
-from xqg_os.generate.runner import GenerateJob, GenerationSummary, run_generation
+from xqg_os.generate.runner import (
+    GenerateJob,
+    GenerationSummary,
+    generate_queries,
+    run_generation,
+)
 from xqg_os.generate.store import QueryStore, find_store
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
                                   "QueryRequest",
                                   "QueryStore",
                                   "find_store",
+    "generate_queries",
                                   "make_generator",
                                   "render_prompt",
                                   "run_generation",

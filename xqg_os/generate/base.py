@@ -64,15 +64,17 @@ class DecodingConfig:
 
     def __post_init__(self) -> None:
         if self.top_k is not None and self.top_k < 1:
-            raise InputError(f"--top-k must be >= 1 (got {self.top_k})")
+            raise InputError(f"top_k must be >= 1 (got {self.top_k})", param="top_k")
         if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
-            raise InputError(f"--top-p must be in (0, 1] (got {self.top_p})")
+            raise InputError(f"top_p must be in (0, 1] (got {self.top_p})", param="top_p")
         if self.temperature <= 0.0:
-            raise InputError(f"--temperature must be > 0 (got {self.temperature})")
+            raise InputError(f"temperature must be > 0 (got {self.temperature})",
+                             param="temperature")
         if self.max_new_tokens < 1:
-            raise InputError(f"--max-new-tokens must be >= 1 (got {self.max_new_tokens})")
+            raise InputError(f"max_new_tokens must be >= 1 (got {self.max_new_tokens})",
+                             param="max_new_tokens")
         if self.num_beams < 1:
-            raise InputError(f"--num-beams must be >= 1 (got {self.num_beams})")
+            raise InputError(f"num_beams must be >= 1 (got {self.num_beams})", param="num_beams")
 
     @property
     def do_sample(self) -> bool:
@@ -82,10 +84,10 @@ class DecodingConfig:
     def check_n(self, n: int) -> None:
         """Refuse ``n`` that the decoding mode cannot deliver (beams need ``num_beams >= n``)."""
         if n < 1:
-            raise InputError(f"--n must be >= 1 (got {n})")
+            raise InputError(f"n must be >= 1 (got {n})", param="n")
         if not self.do_sample and self.num_beams < n:
-            raise InputError(f"beam search returns at most --num-beams sequences: "
-                             f"--num-beams {self.num_beams} < --n {n}")
+            raise InputError(f"beam search returns at most num_beams sequences: "
+                             f"num_beams {self.num_beams} < n {n}", param=("num_beams", "n"))
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready parameters, for fingerprints and index ``_meta``."""
@@ -101,11 +103,11 @@ def validate_template(template: str) -> str:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
-        raise InputError(f"malformed --template ({exc})") from None
+        raise InputError(f"malformed template ({exc})", param="template") from None
     unknown = sorted(fields - TEMPLATE_FIELDS)
     if unknown:
-        raise InputError(f"unknown placeholder(s) in --template: {', '.join(unknown)}; "
-                         f"allowed: {', '.join(sorted(TEMPLATE_FIELDS))}")
+        raise InputError(f"unknown placeholder(s) in template: {', '.join(unknown)}; "
+                         f"allowed: {', '.join(sorted(TEMPLATE_FIELDS))}", param="template")
     return template
 
 

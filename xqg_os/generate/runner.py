@@ -17,6 +17,7 @@ from tqdm import tqdm
 from xqg_os.data.corpus import CorpusStats, read_corpus, scan_corpus
 from xqg_os.errors import InputError
 from xqg_os.generate.base import QueryGenerator, QueryRequest
+from xqg_os.generate.factory import GeneratorSpec, make_generator
 from xqg_os.generate.store import QueryStore, StoreWriter
 from xqg_os.languages import parse_languages
 from xqg_os.shard import Shard
@@ -41,9 +42,9 @@ class GenerateJob:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise InputError(f"--n must be >= 1 (got {self.n})")
+            raise InputError(f"n must be >= 1 (got {self.n})", param="n")
         if self.pool_size < 1:
-            raise InputError(f"pool size must be >= 1 (got {self.pool_size})")
+            raise InputError(f"pool_size must be >= 1 (got {self.pool_size})", param="pool_size")
 
 
 @dataclass
@@ -190,3 +191,13 @@ def run_generation(generator: QueryGenerator, job: GenerateJob, progress: bool =
     summary.seconds = time.monotonic() - started
     summary.generator_counts = generator.counts()
     return summary
+
+
+def generate_queries(spec: GeneratorSpec, job: GenerateJob, progress: bool = True
+                     ) -> GenerationSummary:
+    """The ``generate`` stage from configuration: check that the decoding can give ``job.n``
+    queries, validate the corpus before a model is loaded, build the generator ``spec``
+    describes and run it (see :func:`run_generation`)."""
+    spec.decoding.check_n(job.n)
+    stats = scan_corpus(job.corpus, job.corpus_format, job.skip_bad_lines)
+    return run_generation(make_generator(spec), job, progress=progress, stats=stats)

@@ -1,22 +1,78 @@
 """Where ingest gets each batch's generated queries: a query store written earlier by
 ``xqg-os generate``, or a generator run on the fly that writes through a store (so a killed
-ingest keeps what was generated and a rerun does not generate it again)."""
+ingest keeps what was generated and a rerun does not generate it again), or none.
+
+:func:`open_query_source` makes the choice from the run's parameters.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xqg_os.data.corpus import Passage
 
+if TYPE_CHECKING:
+    from xqg_os.generate.base import QueryGenerator
+    from xqg_os.generate.factory import GeneratorSpec
+    from xqg_os.generate.store import QueryStore
+
 Queries = dict[str, dict[str, list[str]]]
 QuerySource = Callable[[list[Passage]], Queries]
+
+# where queries generated during an ingest go when no query store folder is given
+DEFAULT_GENERATED = "xqg-queries"
 
 
 def no_queries(batch: list[Passage]) -> Queries:
     """The baseline: no generated queries (xqg_vector = passage_vector)."""
     return {}
+
+
+@dataclass(frozen=True)
+class ChosenSource:
+    """A run's query source and the generator's description for the index ``_meta``
+    (``None``: no generated queries)."""
+
+    source: QuerySource = no_queries
+    description: dict[str, Any] | None = None
+
+    @property
+    def has_queries(self) -> bool:
+        """Whether the source can return generated queries at all."""
+        return self.description is not None
+
+
+NO_QUERIES = ChosenSource()
+
+
+@contextmanager
+def open_query_source(generated: str | Path | None, languages: Sequence[str], n: int,
+                      generator: GeneratorSpec | None = None) -> Iterator[ChosenSource]:
+    """Choose where a run's generated queries come from, for the duration of a ``with`` block.
+
+    Args:
+        generated: a query store folder (a store, or an output folder holding one).
+        languages: the languages whose queries are mixed in.
+        n: queries per language.
+        generator: with it, queries the store lacks are generated and appended to the store
+            under ``generated`` (default :data:`DEFAULT_GENERATED`); without it the store is
+            only read, and without a store either there are no queries (:data:`NO_QUERIES`).
+    """
+    if generator is not None:
+        from xqg_os.generate.factory import make_generator
+
+        with GeneratingSource(make_generator(generator), generated or DEFAULT_GENERATED,
+                              languages, n) as generating:
+            yield ChosenSource(generating, generating.description)
+    elif generated:
+        source, description = store_source(generated, languages, n)
+        yield ChosenSource(source, description)
+    else:
+        yield NO_QUERIES
 
 
 def store_source(path: str | Path, languages: Sequence[str], n: int
@@ -28,7 +84,7 @@ def store_source(path: str | Path, languages: Sequence[str], n: int
     return (lambda batch: store.get([p.id for p in batch], list(languages), n)), _described(store)
 
 
-def _described(store: Any) -> dict[str, Any]:
+def _described(store: QueryStore) -> dict[str, Any]:
     description = store.describe()
     return {key: description.get(key) for key in ("generator", "n", "fingerprint")}
 
@@ -39,8 +95,8 @@ class GeneratingSource:
     Use as a context manager (it holds the store's writer).
     """
 
-    def __init__(self, generator: Any, out: str | Path, languages: Sequence[str], n: int
-                 ) -> None:
+    def __init__(self, generator: QueryGenerator, out: str | Path, languages: Sequence[str],
+                 n: int) -> None:
         from xqg_os.generate.store import QueryStore
 
         self.generator = generator

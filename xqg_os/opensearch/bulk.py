@@ -19,7 +19,10 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
 # bulk-load mode: no periodic refresh, no replicas, translog fsync'd in the background (the
 # writer flushes at the end, so the data is durable once it returns)
@@ -59,7 +62,7 @@ class BulkResult:
     seconds: float = 0.0
 
 
-def _index_settings(client: Any, index: str) -> dict[str, Any]:
+def _index_settings(client: OpenSearch, index: str) -> dict[str, Any]:
     flat = client.indices.get_settings(index=index, flat_settings=True,
                                        include_defaults=True)
     entry = next(iter(flat.values()))
@@ -70,7 +73,7 @@ def _index_settings(client: Any, index: str) -> dict[str, Any]:
 class BulkWriter:
     """Write documents to one index; use as ``with BulkWriter(client, index) as writer:``."""
 
-    def __init__(self, client: Any, index: str, config: BulkConfig | None = None) -> None:
+    def __init__(self, client: OpenSearch, index: str, config: BulkConfig | None = None) -> None:
         self.client = client
         self.index = index
         self.config = config or BulkConfig()

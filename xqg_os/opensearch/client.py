@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from xqg_os.errors import ClusterError
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
 DEFAULT_URL = "http://127.0.0.1:9200"
 START_HINT = "start the local node with `xqg-os cluster start` (or scripts/opensearch-local start)"
@@ -33,7 +36,7 @@ class ClientConfig:
                    ca_certs=os.environ.get("XQG_OPENSEARCH_CA_CERTS"))
 
 
-def make_client(config: ClientConfig | None = None, check: bool = True) -> Any:
+def make_client(config: ClientConfig | None = None, check: bool = True) -> OpenSearch:
     """Build an ``opensearchpy.OpenSearch`` client; with ``check``, fail early if unreachable.
 
     Raises:
@@ -63,15 +66,15 @@ def make_client(config: ClientConfig | None = None, check: bool = True) -> Any:
     return client
 
 
-def health(client: Any, url: str = "") -> dict[str, Any]:
+def health(client: OpenSearch, url: str = "") -> dict[str, Any]:
     """Return ``_cluster/health``; raise a one-line :class:`ClusterError` when unreachable."""
     from opensearchpy import exceptions
 
     try:
         return dict(client.cluster.health())
     except exceptions.AuthenticationException:
-        raise ClusterError(f"OpenSearch at {url} refused the credentials "
-                           "(set --user/--password or XQG_OPENSEARCH_USER/_PASSWORD)") from None
+        raise ClusterError(f"OpenSearch at {url} refused the credentials; check the user and "
+                           "password (env XQG_OPENSEARCH_USER, XQG_OPENSEARCH_PASSWORD)") from None
     except exceptions.ConnectionError as exc:
         reason = "TLS error" if isinstance(exc, exceptions.SSLError) else "connection failed"
         raise ClusterError(f"cannot reach OpenSearch at {url} ({reason}); {START_HINT}") from None

@@ -6,9 +6,12 @@ import copy
 import json
 from dataclasses import asdict, dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xqg_os.errors import ClusterError, InputError
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
 ENGINES = ("lucene", "faiss")
 SPACE_TYPES = ("innerproduct", "cosinesimil", "l2")
@@ -35,15 +38,18 @@ class IndexSpec:
                              "lowercase, not starting with _ or -")
         if not 1 <= self.dimension <= MAX_DIMENSION:
             raise InputError(f"dimension {self.dimension} is out of range: "
-                             f"k-NN vectors take 1 to {MAX_DIMENSION} dimensions")
+                             f"k-NN vectors take 1 to {MAX_DIMENSION} dimensions",
+                             param="dimension")
         if self.engine not in ENGINES:
-            raise InputError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
+            raise InputError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}",
+                             param="engine")
         if self.space_type not in SPACE_TYPES:
-            raise InputError(f"unknown space type {self.space_type!r}; "
-                             f"use one of {', '.join(SPACE_TYPES)}")
+            raise InputError(f"unknown space_type {self.space_type!r}; "
+                             f"use one of {', '.join(SPACE_TYPES)}", param="space_type")
         for key in ("m", "ef_construction", "ef_search", "shards"):
             if getattr(self, key) < 1:
-                raise InputError(f"{key} must be positive")
+                raise InputError(f"{key} must be positive, not {getattr(self, key)}",
+                                 param=key)
 
 
 def _template(engine: str) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def index_body(spec: IndexSpec, meta: dict[str, Any] | None = None) -> dict[str,
     return dict(body)
 
 
-def native_engines_available(client: Any) -> bool:
+def native_engines_available(client: OpenSearch) -> bool:
     """False when a node says its k-NN plugin has no native (faiss) libraries.
 
     The local node started by ``opensearch-local`` records that as the node attribute
@@ -87,7 +93,7 @@ def native_engines_available(client: Any) -> bool:
     return True
 
 
-def create_index(client: Any, spec: IndexSpec, meta: dict[str, Any] | None = None,
+def create_index(client: OpenSearch, spec: IndexSpec, meta: dict[str, Any] | None = None,
                  recreate: bool = False) -> dict[str, Any]:
     """Create the index; with ``recreate``, delete an existing one first.
 
@@ -98,11 +104,12 @@ def create_index(client: Any, spec: IndexSpec, meta: dict[str, Any] | None = Non
     if spec.engine == "faiss" and not native_engines_available(client):
         raise InputError("engine 'faiss' needs the k-NN plugin's native libraries, which this "
                          "node lacks (the Maven Central plugin zip ships none); use "
-                         "--engine lucene here, faiss on a cluster from the official "
-                         "distribution or Docker image")
+                         "engine 'lucene' here, 'faiss' on a cluster from the official "
+                         "distribution or Docker image", param="engine")
     if client.indices.exists(index=spec.name):
         if not recreate:
-            raise InputError(f"index {spec.name!r} exists; pass --recreate to replace it")
+            raise InputError(f"index {spec.name!r} exists; pass recreate to replace it",
+                             param="recreate")
         client.indices.delete(index=spec.name)
     from opensearchpy import exceptions
 
@@ -120,7 +127,7 @@ def _reason(exc: Any) -> str:
     return ""
 
 
-def delete_index(client: Any, name: str, missing_ok: bool = False) -> bool:
+def delete_index(client: OpenSearch, name: str, missing_ok: bool = False) -> bool:
     """Delete an index. Returns False when it did not exist (and ``missing_ok``)."""
     if not client.indices.exists(index=name):
         if missing_ok:
@@ -130,7 +137,7 @@ def delete_index(client: Any, name: str, missing_ok: bool = False) -> bool:
     return True
 
 
-def index_info(client: Any, name: str) -> dict[str, Any]:
+def index_info(client: OpenSearch, name: str) -> dict[str, Any]:
     """Mapping, ``_meta``, settings and document count of an index."""
     if not client.indices.exists(index=name):
         raise InputError(f"index {name!r} does not exist")
@@ -143,6 +150,6 @@ def index_info(client: Any, name: str) -> dict[str, Any]:
             "mappings": mappings, "settings": settings}
 
 
-def get_meta(client: Any, name: str) -> dict[str, Any]:
+def get_meta(client: OpenSearch, name: str) -> dict[str, Any]:
     """The ``_meta`` an index was created with (empty when it has none)."""
     return dict(index_info(client, name)["meta"])

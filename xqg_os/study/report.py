@@ -117,7 +117,8 @@ def _settings(meta: dict[str, Any]) -> list[str]:
                 f"{sweep.get('depth')}, {sweep.get('space_type')}",
                 f"- significance: {evaluation.get('test')} test against n=0, "
                 f"{evaluation.get('correction')} correction over all points of a metric, "
-                f"level {evaluation.get('alpha')} ({sweep.get('systems')} systems)"]
+                f"level {evaluation.get('significance', evaluation.get('alpha'))} "
+                f"({sweep.get('systems')} systems)"]
     train = meta.get("train") or {}
     if train:
         settings = json.dumps(train.get("train"))
@@ -159,3 +160,47 @@ def _prefix(task: str) -> str:
     from xqg_os.study.plots import slug
 
     return slug(task) + "_"
+
+
+def save_rows(rows: list[Row], info: dict[str, Any], csv_path: str | Path, section: str,
+              plots: str | Path | None = None) -> tuple[int, list[Path]]:
+    """Merge one run's rows into the study table, record its settings (``section``) beside it,
+    and redraw the plots of the whole table into ``plots`` (None: no plots).
+
+    Returns:
+        The table's row count after the merge, and the plot files written.
+    """
+    from xqg_os.study.plots import plot_study
+    from xqg_os.study.results import read_rows, write_rows
+
+    total = write_rows(csv_path, rows)
+    update_meta(csv_path, section, info)
+    return total, (plot_study(read_rows(csv_path), plots) if plots else [])
+
+
+def write_report(csv_path: str | Path, out: str | Path | None = None,
+                 plots: str | Path | None = None, draw_plots: bool = True,
+                 title: str = "xQG scaling study") -> tuple[Path, int, list[Path]]:
+    """Render the study table ``csv_path`` (and its settings) as a Markdown file.
+
+    Args:
+        csv_path: the study table.
+        out: the Markdown file (default: ``report.md`` beside the table).
+        plots: where to (re)draw the plots (default: ``plots/`` beside the report).
+        draw_plots: False writes the report without plots.
+        title: the report's heading.
+
+    Returns:
+        The report's path, the number of rows and the plot files.
+    """
+    from xqg_os.study.plots import plot_study
+    from xqg_os.study.results import read_rows
+
+    rows = read_rows(csv_path)
+    target = Path(out) if out else Path(csv_path).with_name("report.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    paths = plot_study(rows, plots or target.parent / "plots") if draw_plots else []
+    meta_file = meta_path(csv_path)
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    target.write_text(render_report(rows, meta, paths, target.parent, title), encoding="utf-8")
+    return target, len(rows), paths

@@ -85,7 +85,7 @@ def local_task(data: EvalData, name: str = "XQGLocalRetrieval", split: str = "te
         InputError: without qrels (mteb evaluates from qrels only) or for unknown languages.
     """
     if not data.qrels:
-        raise InputError("an mteb task needs qrels (--qrels)")
+        raise InputError("an mteb task needs qrels", param="qrels")
     doc_tag = to_mteb(document_language)
     digest = fingerprint({"passages": [[p.id, p.title, p.text] for p in data.passages],
                           "queries": [[q.id, q.text, q.lang] for q in data.queries],

@@ -1,0 +1,86 @@
+"""What an ingest does (:class:`IngestConfig`) and what the index records about it (``_meta``).
+
+The ``_meta`` makes an index self-describing: enough to recompute any vector, to refuse a search
+with another encoder, and to refuse an ingest that would mix vectors built differently
+(:data:`COMPATIBILITY_KEYS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from xqg_os import __version__
+from xqg_os.augment import FORMULA_VERSION
+from xqg_os.errors import InputError
+from xqg_os.opensearch.bulk import BulkConfig
+from xqg_os.opensearch.index import IndexSpec
+from xqg_os.shard import Shard
+
+# _meta keys whose difference makes an existing index incompatible with this ingest
+COMPATIBILITY_KEYS = ("encoder", "dimension", "formula", "alpha", "n", "languages",
+                      "formula_version")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """What to ingest and how.
+
+    The index's build settings (``engine``, ``space_type``, ``m``, ``ef_construction``) become an
+    :class:`~xqg_os.opensearch.index.IndexSpec` once the encoder's dimension is known
+    (:meth:`index_spec`).
+    """
+
+    corpus: str
+    index: str
+    languages: tuple[str, ...]
+    n: int = 5
+    alpha: float = 0.01
+    formula: str = "sum"
+    corpus_format: str = "auto"
+    skip_bad_lines: bool = False
+    batch_size: int = 256
+    recreate: bool = False
+    engine: str = "lucene"
+    space_type: str = "innerproduct"
+    m: int = 16
+    ef_construction: int = 128
+    shard: Shard = field(default_factory=Shard)
+    bulk: BulkConfig = field(default_factory=BulkConfig)
+
+    def index_spec(self, dimension: int) -> IndexSpec:
+        """The index to create for vectors of ``dimension``."""
+        return IndexSpec(name=self.index, dimension=dimension, engine=self.engine,
+                         space_type=self.space_type, m=self.m,
+                         ef_construction=self.ef_construction)
+
+    def without_queries(self) -> tuple[IngestConfig, str | None]:
+        """The configuration for a run that has no generated queries: nothing to mix, so the
+        formula is ``none`` (xqg_vector = passage_vector); with a notice when it was another."""
+        if self.formula == "none":
+            return self, None
+        return replace(self, formula="none"), (
+            f"no generated queries: formula {self.formula!r} replaced by 'none' "
+            "(xqg_vector = passage_vector)")
+
+
+def build_meta(config: IngestConfig, encoder_desc: dict[str, Any], dimension: int,
+               generator_desc: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``_meta`` an xQG index records: enough to recompute any vector and to refuse a
+    search with another encoder."""
+    return {
+        "tool": "xqg-os", "tool_version": __version__, "formula_version": FORMULA_VERSION,
+        "encoder": encoder_desc, "dimension": dimension,
+        "generator": generator_desc or {}, "languages": list(config.languages),
+        "n": config.n, "alpha": config.alpha, "formula": config.formula,
+    }
+
+
+def check_compatible(existing: dict[str, Any], wanted: dict[str, Any], index: str) -> None:
+    """Raise :class:`InputError` naming what differs between an index's ``_meta`` and ours."""
+    differing = [key for key in COMPATIBILITY_KEYS if existing.get(key) != wanted.get(key)]
+    if differing:
+        details = "; ".join(f"{key}: index has {existing.get(key)!r}, this run {wanted.get(key)!r}"
+                            for key in differing[:3])
+        raise InputError(f"index {index!r} was built differently ({details}); "
+                         "pass recreate to replace it or choose another index", param="recreate")
