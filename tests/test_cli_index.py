@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from xqg_os.cli import main
+from xqg_os.errors import InputError
 
 
 def _free_port() -> int:
@@ -76,3 +77,86 @@ def test_faiss_refused_on_node_without_native_libraries(os_client: Any, os_url: 
     assert result.exit_code == 1
     assert "faiss" in result.output and "lucene" in result.output
     assert not os_client.indices.exists(index=index_name)
+
+
+def _vector(**extra: Any) -> dict[str, Any]:
+    return {"type": "knn_vector", "dimension": 8, **extra}
+
+
+LUCENE = {"name": "hnsw", "engine": "lucene", "space_type": "l2"}
+NATIVE_BODIES = {  # mappings a node without native k-NN libraries accepts, then dies writing
+    "no method": (_vector(), "no method"),
+    "mode on_disk": (_vector(mode="on_disk"), "mode on_disk"),
+    "compression": (_vector(method=LUCENE, compression_level="16x"), "compression_level 16x"),
+    "faiss": (_vector(method={**LUCENE, "engine": "faiss"}), "engine faiss"),
+    "nmslib": (_vector(method={**LUCENE, "engine": "nmslib"}), "engine nmslib"),
+    "method without engine": (_vector(method={"name": "hnsw"}), "no engine"),
+}
+
+
+def test_native_requirements_finds_every_native_field() -> None:
+    from xqg_os.opensearch.guard import native_requirements
+
+    body = {"mappings": {"properties": {
+        "ok": _vector(method=LUCENE), "title": {"type": "text"},
+        "nested": {"properties": {"deep": _vector(mode="on_disk", method=LUCENE)}},
+        **{name.replace(" ", "_"): spec for name, (spec, _) in NATIVE_BODIES.items()}}}}
+    found = native_requirements(body)
+    assert "ok" not in found and "title" not in found
+    assert found["nested.deep"] == ["mode on_disk"]
+    for name, (_, reason) in NATIVE_BODIES.items():
+        assert any(reason in r for r in found[name.replace(" ", "_")]), name
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", list(NATIVE_BODIES))
+def test_native_mappings_refused_on_the_node_before_anything_is_created(
+        os_client: Any, index_name: str, case: str) -> None:
+    from xqg_os.opensearch.index import create_index_body, native_engines_available
+
+    if native_engines_available(os_client):
+        pytest.skip("this cluster has native k-NN engines")
+    spec, reason = NATIVE_BODIES[case]
+    body = {"settings": {"index": {"knn": True}},
+            "mappings": {"properties": {"v": spec, "title": {"type": "text"}}}}
+    with pytest.raises(InputError) as refused:
+        create_index_body(os_client, index_name, body)
+    message = str(refused.value)
+    assert "\n" not in message and "native libraries" in message and reason in message
+    assert "lucene" in message
+    assert not os_client.indices.exists(index=index_name)
+    # an existing index of that name is not deleted by a refused recreate either
+    os_client.indices.create(index=index_name, body={"settings": {"index": {"knn": True}}})
+    with pytest.raises(InputError):
+        create_index_body(os_client, index_name, body, recreate=True)
+    assert os_client.indices.exists(index=index_name)
+
+
+@pytest.mark.integration
+def test_index_create_layout_flags(os_client: Any, os_url: str, index_name: str) -> None:
+    from xqg_os.opensearch.index import node_major
+
+    major, _ = node_major(os_client)
+    args = ["index", "create", "--index", index_name, "--dim", "8", "--url", os_url,
+            "--vector-fields", "xqg", "--shards", "2", "--replicas", "0"]
+    result = CliRunner().invoke(main, [*args, "--quantization", "sq"])
+    if major < 3:  # one clear line, nothing created
+        assert result.exit_code == 1
+        assert result.output.startswith("error: --quantization 'sq' is supported on "
+                                        "OpenSearch 3.x only")
+        assert len(result.output.strip().splitlines()) == 1
+        assert not os_client.indices.exists(index=index_name)
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    info = json.loads(CliRunner().invoke(main, ["index", "info", index_name, "--url",
+                                                os_url]).output)
+    properties = info["mappings"]["properties"]
+    assert "passage_vector" not in properties and properties["xqg_vector"]["dimension"] == 8
+    layout = info["meta"]["index"]
+    assert layout["vector_fields"] == ["xqg_vector"] and layout["shards"] == 2
+    assert layout["source_vectors"] == ("derived" if major >= 3 else "stored")
+    assert layout["quantization"] == ("sq" if major >= 3 else "none")
+    assert info["settings"]["number_of_shards"] == "2"
+    if major >= 3:
+        encoder = properties["xqg_vector"]["method"]["parameters"]["encoder"]
+        assert encoder["name"] == "sq"

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from xqg_os.cli import main
 from xqg_os.errors import InputError
+from xqg_os.opensearch.knn import EF_SEARCH_MULTIPLE
 
 pytestmark = pytest.mark.integration
 
@@ -73,6 +74,9 @@ def test_searcher_hits_and_batch_equals_single(os_client: Any, ingested: Any) ->
     body = searcher.knn_query([0.0] * 32, k=3)
     assert body["size"] == 3
     assert body["query"]["knn"]["xqg_vector"]["method_parameters"]["ef_search"] >= 3
+    deep = searcher.knn_query([0.0] * 32, k=100)  # the default: a multiple of the depth
+    assert deep["query"]["knn"]["xqg_vector"]["method_parameters"]["ef_search"] == (
+        100 * EF_SEARCH_MULTIPLE)
     with pytest.raises(InputError, match="empty query"):
         searcher.search("   ")
     with pytest.raises(InputError, match="unknown field"):
@@ -154,6 +158,15 @@ def test_evaluate_command_writes_tables_runs_and_json(os_url: str, ingested: Any
     assert set(report["systems"]) == {f"{ingested['index']}:passage_vector",
                                       f"{ingested['index']}:xqg_vector"}
     assert "R@20kt" in result.output or "R@0.02kt" in result.output or "kt" in result.output
+    # k-NN systems report their recall against exact search over the index's own vectors
+    knn = backend in ("opensearch", "knn")
+    assert ("ANN recall@100 against exact search" in result.output) == knn
+    assert (tmp_path / "ann_recall.json").exists() == knn
+    if knn:
+        checks = json.loads((tmp_path / "ann_recall.json").read_text())
+        assert [c["ef_search"] for c in checks] == [100 * EF_SEARCH_MULTIPLE] * 2
+        assert checks[0]["queries"] == 30
+        assert all(c["recall"] >= 0.95 for c in checks), checks
 
 
 def test_evaluate_bad_inputs(os_url: str, ingested: Any, tmp_path: Path) -> None:

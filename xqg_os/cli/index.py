@@ -2,13 +2,54 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from xqg_os.cli.common import XQGGroup, cluster_options
-from xqg_os.opensearch.index import ENGINES, SPACE_TYPES, IndexSpec
+from xqg_os.opensearch.index import (
+    ENGINES,
+    QUANTIZATIONS,
+    SOURCE_VECTORS,
+    SPACE_TYPES,
+    VECTOR_LAYOUTS,
+    IndexSpec,
+)
+
+
+def layout_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The index layout flags of ``index create`` and ``ingest``; passes a ``layout`` dict of
+    :class:`~xqg_os.opensearch.index.IndexSpec` keyword arguments."""
+
+    @click.option("--vector-fields", type=click.Choice(tuple(VECTOR_LAYOUTS)), default="both",
+                  show_default=True,
+                  help="Vector fields of the index: xqg (xqg_vector only, what production "
+                       "needs) or both (passage_vector too: the baseline, for evaluation).")
+    @click.option("--source-vectors", type=click.Choice(SOURCE_VECTORS), default="auto",
+                  show_default=True,
+                  help="Vectors in the stored _source: derived (left out, rebuilt on read; "
+                       "3.x), stored (kept as JSON), excluded (left out for good; exact "
+                       "search then needs saved vectors), auto (derived on 3.x, stored on "
+                       "2.x). Generated queries are always stored.")
+    @click.option("--quantization", type=click.Choice(QUANTIZATIONS), default="none",
+                  show_default=True,
+                  help="Vector quantisation: none (float32) or sq (scalar quantisation; 3.x).")
+    @click.option("--shards", type=click.IntRange(1), default=1, show_default=True,
+                  help="Primary shards of the index.")
+    @click.option("--replicas", type=click.IntRange(0), default=0, show_default=True,
+                  help="Replicas per shard (restored after a bulk load).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, vector_fields: str, source_vectors: str, quantization: str,
+                shards: int, replicas: int, **kwargs: Any) -> Any:
+        kwargs["layout"] = {"vector_fields": vector_fields, "source_vectors": source_vectors,
+                            "quantization": quantization, "shards": shards,
+                            "replicas": replicas}
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 @click.group(cls=XQGGroup)
@@ -26,18 +67,21 @@ def index() -> None:
 @click.option("--m", type=int, default=16, show_default=True, help="HNSW graph degree.")
 @click.option("--ef-construction", type=int, default=128, show_default=True)
 @click.option("--recreate", is_flag=True, help="Delete an existing index of that name first.")
+@layout_options
 @cluster_options
 def create(name: str, dimension: int, engine: str, space_type: str, m: int,
-           ef_construction: int, recreate: bool, client_config: Any) -> None:
-    """Create an empty xQG index (fields passage_vector and xqg_vector)."""
+           ef_construction: int, recreate: bool, layout: dict[str, Any],
+           client_config: Any) -> None:
+    """Create an empty xQG index (vector fields per --vector-fields, layout in _meta)."""
     from xqg_os.opensearch.client import make_client
     from xqg_os.opensearch.index import create_index
 
     spec = IndexSpec(name=name, dimension=dimension, engine=engine, space_type=space_type,
-                     m=m, ef_construction=ef_construction)
+                     m=m, ef_construction=ef_construction, **layout)
     client = make_client(client_config)
     create_index(client, spec, meta={"created_by": "xqg-os index create"}, recreate=recreate)
-    click.echo(f"created index {name} (dim {dimension}, {engine}, {space_type})")
+    click.echo(f"created index {name} (dim {dimension}, {engine}, {space_type}, "
+               f"{', '.join(spec.fields)}, quantization {spec.quantization})")
 
 
 @index.command()

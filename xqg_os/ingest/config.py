@@ -26,9 +26,10 @@ COMPATIBILITY_KEYS = ("encoder", "dimension", "formula", "alpha", "n", "language
 class IngestConfig:
     """What to ingest and how.
 
-    The index's build settings (``engine``, ``space_type``, ``m``, ``ef_construction``) become an
-    :class:`~xqg_os.opensearch.index.IndexSpec` once the encoder's dimension is known
-    (:meth:`index_spec`).
+    The index's build settings and layout (``engine``, ``space_type``, ``m``,
+    ``ef_construction``, ``vector_fields``, ``source_vectors``, ``quantization``, ``shards``,
+    ``replicas``) become an :class:`~xqg_os.opensearch.index.IndexSpec` once the encoder's
+    dimension is known (:meth:`index_spec`); they apply when the index is created.
     """
 
     corpus: str
@@ -45,14 +46,25 @@ class IngestConfig:
     space_type: str = "innerproduct"
     m: int = 16
     ef_construction: int = 128
+    vector_fields: str = "both"
+    source_vectors: str = "auto"
+    quantization: str = "none"
+    shards: int = 1
+    replicas: int = 0
     shard: Shard = field(default_factory=Shard)
     bulk: BulkConfig = field(default_factory=BulkConfig)
 
+    def __post_init__(self) -> None:
+        self.index_spec(1)  # the index name and layout are checked before any model loads
+
     def index_spec(self, dimension: int) -> IndexSpec:
-        """The index to create for vectors of ``dimension``."""
+        """The index to create for vectors of ``dimension`` (its layout: which vector fields,
+        where vectors live, quantisation, shards and replicas)."""
         return IndexSpec(name=self.index, dimension=dimension, engine=self.engine,
                          space_type=self.space_type, m=self.m,
-                         ef_construction=self.ef_construction)
+                         ef_construction=self.ef_construction, shards=self.shards,
+                         replicas=self.replicas, vector_fields=self.vector_fields,
+                         source_vectors=self.source_vectors, quantization=self.quantization)
 
     def without_queries(self) -> tuple[IngestConfig, str | None]:
         """The configuration for a run that has no generated queries: nothing to mix, so the

@@ -1,22 +1,51 @@
-"""Index lifecycle: bodies from ``mappings/``, create / delete / info, the ``_meta`` record."""
+"""Index lifecycle: bodies from ``mappings/``, create / delete / info, the ``_meta`` record.
+
+An index's layout is chosen per use (:class:`IndexSpec`): which vector fields it holds
+(``xqg``: the augmented vector only, what production needs; ``both``: the baseline too, for
+evaluation), whether vectors live in the stored ``_source`` (:data:`SOURCE_VECTORS`), Lucene
+scalar quantisation, shards and replicas. The generated queries are always stored, so any vector
+can be recomputed. The layout is recorded in ``_meta["index"]``.
+"""
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from xqg_os.errors import ClusterError, InputError
+from xqg_os.opensearch.guard import check_native, native_engines_available
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
+__all__ = ["ENGINES", "SPACE_TYPES", "VECTOR_FIELDS", "VECTOR_LAYOUTS", "SOURCE_VECTORS",
+           "QUANTIZATIONS", "IndexSpec", "IndexExistsError", "index_body", "create_index",
+           "delete_index", "index_info", "get_meta", "index_vector_fields", "meta_vector_fields",
+           "excluded_vector_fields", "native_engines_available", "node_major"]
+
 ENGINES = ("lucene", "faiss")
 SPACE_TYPES = ("innerproduct", "cosinesimil", "l2")
 MAX_DIMENSION = 16000  # the k-NN plugin's limit for knn_vector fields
-VECTOR_FIELDS = ("passage_vector", "xqg_vector")
+VECTOR_FIELDS = ("passage_vector", "xqg_vector")  # every vector field xqg-os writes
+VECTOR_LAYOUTS = {"xqg": ("xqg_vector",), "both": VECTOR_FIELDS}
+# where vectors live: auto = the node's default (derived on 3.x, stored on 2.x); derived = out of
+# the stored _source, rebuilt from the vector files on read (3.x); stored = JSON text in _source;
+# excluded = out of _source and not readable back (2.x's lean layout)
+SOURCE_VECTORS = ("auto", "derived", "stored", "excluded")
+QUANTIZATIONS = ("none", "sq")
+DERIVED_SETTING = "knn.derived_source.enabled"
+
+
+class IndexExistsError(InputError):
+    """The index to create exists already (perhaps created a moment ago by another worker)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"index {name!r} exists; pass recreate to replace it", param="recreate")
+        self.index = name
 
 
 @dataclass(frozen=True)
@@ -31,6 +60,10 @@ class IndexSpec:
     ef_construction: int = 128
     ef_search: int = 100
     shards: int = 1
+    replicas: int = 0
+    vector_fields: str = "both"
+    source_vectors: str = "auto"
+    quantization: str = "none"
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.lower() or self.name.startswith(("_", "-")):
@@ -40,16 +73,52 @@ class IndexSpec:
             raise InputError(f"dimension {self.dimension} is out of range: "
                              f"k-NN vectors take 1 to {MAX_DIMENSION} dimensions",
                              param="dimension")
-        if self.engine not in ENGINES:
-            raise InputError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}",
-                             param="engine")
-        if self.space_type not in SPACE_TYPES:
-            raise InputError(f"unknown space_type {self.space_type!r}; "
-                             f"use one of {', '.join(SPACE_TYPES)}", param="space_type")
+        for key, allowed in (("engine", ENGINES), ("space_type", SPACE_TYPES),
+                             ("vector_fields", tuple(VECTOR_LAYOUTS)),
+                             ("source_vectors", SOURCE_VECTORS),
+                             ("quantization", QUANTIZATIONS)):
+            if getattr(self, key) not in allowed:
+                raise InputError(f"unknown {key} {getattr(self, key)!r}; use one of "
+                                 f"{', '.join(allowed)}", param=key)
         for key in ("m", "ef_construction", "ef_search", "shards"):
             if getattr(self, key) < 1:
                 raise InputError(f"{key} must be positive, not {getattr(self, key)}",
                                  param=key)
+        if self.replicas < 0:
+            raise InputError(f"replicas must be 0 or more, not {self.replicas}",
+                             param="replicas")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The vector fields of this layout."""
+        return VECTOR_LAYOUTS[self.vector_fields]
+
+    def for_node(self, major: int, version: str = "") -> IndexSpec:
+        """This spec resolved for a node of OpenSearch ``major`` (``source_vectors`` made
+        concrete).
+
+        Raises:
+            InputError: derived source or ``sq`` quantisation asked of a 2.x node.
+        """
+        where = f"this node runs {version or major}"
+        if major < 3 and self.quantization != "none":
+            raise InputError(f"quantization {self.quantization!r} is supported on OpenSearch "
+                             f"3.x only ({where}); use 'none'", param="quantization")
+        if major < 3 and self.source_vectors == "derived":
+            raise InputError(f"source_vectors 'derived' needs OpenSearch 3.x ({where}); use "
+                             "'stored', or 'excluded' (vectors then cannot be read back)",
+                             param="source_vectors")
+        if self.source_vectors != "auto":
+            return self
+        return replace(self, source_vectors="derived" if major >= 3 else "stored")
+
+    def layout(self) -> dict[str, Any]:
+        """The layout as ``_meta["index"]`` records it."""
+        record = asdict(self)
+        record.pop("name")
+        record["vector_fields"] = list(self.fields)
+        record["layout"] = self.vector_fields
+        return record
 
 
 def _template(engine: str) -> dict[str, Any]:
@@ -68,55 +137,75 @@ def _fill(node: Any, values: dict[str, Any]) -> Any:
     return node
 
 
-def index_body(spec: IndexSpec, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The create-index body for ``spec``, with ``_meta`` recorded in the mapping."""
-    body = _fill(copy.deepcopy(_template(spec.engine)), asdict(spec))
-    body["settings"]["index"]["number_of_shards"] = spec.shards
-    body["mappings"]["_meta"] = dict(meta or {})
-    body["mappings"]["_meta"].setdefault("index", {
-        "engine": spec.engine, "space_type": spec.space_type, "m": spec.m,
-        "ef_construction": spec.ef_construction, "ef_search": spec.ef_search,
-        "dimension": spec.dimension})
-    return dict(body)
+def index_body(spec: IndexSpec, meta: dict[str, Any] | None = None, major: int = 3
+               ) -> dict[str, Any]:
+    """The create-index body for ``spec`` on a node of OpenSearch ``major``, with ``_meta``
+    recorded in the mapping.
 
-
-def native_engines_available(client: OpenSearch) -> bool:
-    """False when a node says its k-NN plugin has no native (faiss) libraries.
-
-    The local node started by ``opensearch-local`` records that as the node attribute
-    ``xqg_knn_native``; other clusters are assumed to have them (the official images do).
+    ``source_vectors`` ``auto`` leaves the node's default; resolve the spec with
+    :meth:`IndexSpec.for_node` first to record the concrete choice.
     """
-    nodes = client.nodes.info(metric="settings", filter_path="nodes.*.attributes")
-    for node in (nodes.get("nodes") or {}).values():
-        if str((node.get("attributes") or {}).get("xqg_knn_native", "true")).lower() == "false":
-            return False
-    return True
+    template = _fill(copy.deepcopy(_template(spec.engine)), asdict(spec))
+    vector = template.pop("vector_field")
+    encoders = template.pop("encoders")
+    if spec.quantization != "none":
+        vector["method"]["parameters"]["encoder"] = encoders[spec.quantization]
+    body: dict[str, Any] = template
+    body["mappings"]["properties"].update({f: copy.deepcopy(vector) for f in spec.fields})
+    if major >= 3 and spec.source_vectors != "auto":
+        # on by default from 3.0; 2.x has it off (older 2.x nodes do not know the setting)
+        body["settings"]["index"][DERIVED_SETTING] = spec.source_vectors == "derived"
+    if spec.source_vectors == "excluded":
+        body["mappings"]["_source"] = {"excludes": list(spec.fields)}
+    body["mappings"]["_meta"] = dict(meta or {})
+    body["mappings"]["_meta"].setdefault("index", spec.layout())
+    return body
+
+
+def node_major(client: OpenSearch) -> tuple[int, str]:
+    """The major version of the cluster's OpenSearch and its full version string."""
+    version = str(client.info()["version"]["number"])
+    return int(version.split(".")[0]), version
 
 
 def create_index(client: OpenSearch, spec: IndexSpec, meta: dict[str, Any] | None = None,
                  recreate: bool = False) -> dict[str, Any]:
-    """Create the index; with ``recreate``, delete an existing one first.
+    """Create the index (the spec resolved for the node, see :meth:`IndexSpec.for_node`);
+    with ``recreate``, delete an existing one first. Nothing is changed when it is refused.
 
     Raises:
-        InputError: the index exists (without ``recreate``), or ``faiss`` was asked for on a
-            node without native k-NN libraries.
+        InputError: the index exists (without ``recreate``), the layout is not possible on
+            this node (see :meth:`IndexSpec.for_node`), or the mapping needs the k-NN native
+            libraries that the node lacks (:func:`~xqg_os.opensearch.guard.check_native`).
     """
-    if spec.engine == "faiss" and not native_engines_available(client):
-        raise InputError("engine 'faiss' needs the k-NN plugin's native libraries, which this "
-                         "node lacks (the Maven Central plugin zip ships none); use "
-                         "engine 'lucene' here, 'faiss' on a cluster from the official "
-                         "distribution or Docker image", param="engine")
-    if client.indices.exists(index=spec.name):
+    major, version = node_major(client)
+    resolved = spec.for_node(major, version)
+    return create_index_body(client, spec.name, index_body(resolved, meta, major), recreate)
+
+
+def create_index_body(client: OpenSearch, name: str, body: dict[str, Any],
+                      recreate: bool = False) -> dict[str, Any]:
+    """Create index ``name`` from a full create-index body, after the native-library guard.
+
+    Raises:
+        IndexExistsError: the index exists (without ``recreate``), or another client created
+            it at the same moment (so concurrent workers can adopt it).
+        InputError: as :func:`create_index`.
+        ClusterError: the node refused the body.
+    """
+    check_native(client, name, body)
+    if client.indices.exists(index=name):
         if not recreate:
-            raise InputError(f"index {spec.name!r} exists; pass recreate to replace it",
-                             param="recreate")
-        client.indices.delete(index=spec.name)
+            raise IndexExistsError(name)
+        client.indices.delete(index=name)
     from opensearchpy import exceptions
 
     try:
-        return dict(client.indices.create(index=spec.name, body=index_body(spec, meta)))
+        return dict(client.indices.create(index=name, body=body))
     except exceptions.RequestError as exc:
-        raise ClusterError(f"OpenSearch refused to create {spec.name!r}: {exc.error} "
+        if exc.error == "resource_already_exists_exception":  # another worker was first
+            raise IndexExistsError(name) from None
+        raise ClusterError(f"OpenSearch refused to create {name!r}: {exc.error} "
                            f"{_reason(exc)}") from None
 
 
@@ -137,13 +226,22 @@ def delete_index(client: OpenSearch, name: str, missing_ok: bool = False) -> boo
     return True
 
 
+def _get_mapping(client: OpenSearch, name: str) -> tuple[str, dict[str, Any]]:
+    """The concrete index behind ``name`` and its mappings: one ``GET name/_mapping``, which
+    also says whether the index exists (no ``HEAD``, which needs ``indices:admin/get``)."""
+    from opensearchpy import exceptions
+
+    try:
+        mapping = client.indices.get_mapping(index=name)
+    except exceptions.NotFoundError:
+        raise InputError(f"index {name!r} does not exist") from None
+    concrete = next(iter(mapping))
+    return concrete, dict(mapping[concrete]["mappings"])
+
+
 def index_info(client: OpenSearch, name: str) -> dict[str, Any]:
     """Mapping, ``_meta``, settings and document count of an index."""
-    if not client.indices.exists(index=name):
-        raise InputError(f"index {name!r} does not exist")
-    mapping = client.indices.get_mapping(index=name)
-    concrete = next(iter(mapping))
-    mappings = mapping[concrete]["mappings"]
+    concrete, mappings = _get_mapping(client, name)
     settings = client.indices.get_settings(index=name)[concrete]["settings"]["index"]
     count = client.count(index=name)["count"]
     return {"index": concrete, "docs": count, "meta": mappings.get("_meta", {}),
@@ -151,5 +249,54 @@ def index_info(client: OpenSearch, name: str) -> dict[str, Any]:
 
 
 def get_meta(client: OpenSearch, name: str) -> dict[str, Any]:
-    """The ``_meta`` an index was created with (empty when it has none)."""
-    return dict(index_info(client, name)["meta"])
+    """The ``_meta`` an index was created with (empty when it has none).
+
+    Reads the mapping only (privilege ``indices:admin/mappings/get``): no settings, count or
+    existence check, which read-only roles often may not ask for.
+
+    Raises:
+        InputError: the index does not exist.
+        PrivilegeError: the user may not read the mapping (a :class:`ClusterError` that says
+            to pass the encoder explicitly instead).
+    """
+    from xqg_os.opensearch.failures import PrivilegeError, missing_privilege
+
+    try:
+        return dict(_get_mapping(client, name)[1].get("_meta", {}))
+    except Exception as exc:
+        denied = missing_privilege(exc)
+        if denied is None:
+            raise
+        who = f"user {denied[1]!r}" if denied[1] else "this user"
+        raise PrivilegeError(
+            f"{who} may not read the mapping of index {name!r} (privilege {denied[0]}), where "
+            "xqg-os records the index's encoder: pass the encoder explicitly, or use a role that "
+            f"grants {denied[0]}", privilege=denied[0], param="encoder") from None
+
+
+def index_vector_fields(info: dict[str, Any]) -> tuple[str, ...]:
+    """The xQG vector fields an index maps (from :func:`index_info`), in
+    :data:`VECTOR_FIELDS` order."""
+    properties = info["mappings"].get("properties") or {}
+    return tuple(f for f in VECTOR_FIELDS if (properties.get(f) or {}).get("type") == "knn_vector")
+
+
+def meta_vector_fields(meta: dict[str, Any]) -> tuple[str, ...]:
+    """The vector fields an index's ``_meta`` records (indexes written before layouts were
+    recorded hold both)."""
+    recorded = (meta.get("index") or {}).get("vector_fields")
+    if isinstance(recorded, list) and recorded:
+        return tuple(f for f in VECTOR_FIELDS if f in recorded)
+    return VECTOR_FIELDS
+
+
+def excluded_vector_fields(info: dict[str, Any]) -> tuple[str, ...]:
+    """The vector fields of an index (from :func:`index_info`) that its stored ``_source``
+    leaves out for good (``_source.excludes`` or ``_source.enabled: false``): they cannot be
+    read back. Derived source (3.x) is not such a case: vectors are rebuilt on read."""
+    source = info["mappings"].get("_source") or {}
+    fields = index_vector_fields(info)
+    if source.get("enabled") is False:
+        return fields
+    patterns = [str(p) for p in source.get("excludes") or []]
+    return tuple(f for f in fields if any(fnmatch.fnmatchcase(f, p) for p in patterns))

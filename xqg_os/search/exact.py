@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -140,11 +140,13 @@ class ExactSearcher:
                    record.get("text", ""), rank)
 
 
-def folder_searchers(folder: str | Path, fields: Sequence[str], encoder: Encoder | None = None,
-                     allow_encoder_mismatch: bool = False) -> dict[str, ExactSearcher]:
+def folder_searchers(folder: str | Path, fields: Sequence[str] | None = None,
+                     encoder: Encoder | None = None, allow_encoder_mismatch: bool = False
+                     ) -> dict[str, ExactSearcher]:
     """Exact searchers over the vectors of a folder written by ingest's ``save_vectors``, one
-    per field, sharing ids, passage texts and one encoder (by default the one the folder's
-    index ``_meta`` records): ``{field: searcher}``. Needs no cluster.
+    per field (None: every field the folder holds), sharing ids, passage texts and one encoder
+    (by default the one the folder's index ``_meta`` records): ``{field: searcher}``. Needs no
+    cluster.
 
     Raises:
         InputError: for a folder without saved vectors or of the old layout, an unknown field,
@@ -154,8 +156,8 @@ def folder_searchers(folder: str | Path, fields: Sequence[str], encoder: Encoder
     recorded = saved.meta.get("encoder")
     encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None, encoder,
                               f"vector folder {folder}", allow_encoder_mismatch)
-    return {field: ExactSearcher(saved.ids, saved.vectors[field], saved.space_type, encoder,
-                                 saved.texts, saved.index) for field in fields}
+    return {field: ExactSearcher(saved.ids, matrix, saved.space_type, encoder, saved.texts,
+                                 saved.index) for field, matrix in saved.vectors.items()}
 
 
 def index_searchers(client: OpenSearch, index: str, fields: Sequence[str],
@@ -164,10 +166,10 @@ def index_searchers(client: OpenSearch, index: str, fields: Sequence[str],
     """Exact searchers over the vectors of ``index``, read once (page by page, see
     :mod:`xqg_os.opensearch.read`): as :func:`folder_searchers`, with the space type and encoder
     from the index ``_meta``."""
-    from xqg_os.opensearch.index import get_meta
     from xqg_os.opensearch.read import iter_documents
 
-    meta = get_meta(client, index)
+    info = readable_index(client, index, fields)
+    meta = info["meta"]
     recorded = meta.get("encoder")
     encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None, encoder,
                               f"index {index!r}", allow_encoder_mismatch)
@@ -179,13 +181,49 @@ def index_searchers(client: OpenSearch, index: str, fields: Sequence[str],
         ids.append(str(hit["_id"]))
         for field in fields:
             if field not in source:
-                raise InputError(f"index {index!r} has no field {field!r}", param="fields")
+                raise InputError(f"document {ids[-1]!r} of index {index!r} has no {field}",
+                                 param="fields")
             rows[field].append(source[field])
         texts[ids[-1]] = {key: str(source.get(key, "")) for key in ("title", "text", "lang")}
     space_type = str((meta.get("index") or {}).get("space_type", "innerproduct"))
     return {field: ExactSearcher(ids, np.asarray(values, np.float32).reshape(len(ids), -1),
                                  space_type, encoder, texts, index)
             for field, values in rows.items()}
+
+
+def check_fields(info: dict[str, Any], fields: Sequence[str]) -> None:
+    """Raise :class:`InputError` for a field the index (its :func:`index_info
+    <xqg_os.opensearch.index.index_info>`) does not map: a lean index holds only xqg_vector."""
+    from xqg_os.opensearch.index import index_vector_fields
+
+    mapped = index_vector_fields(info)
+    missing = [f for f in fields if f not in mapped]
+    if missing:
+        raise InputError(f"index {info['index']!r} has no {', '.join(missing)}; it holds "
+                         f"{', '.join(mapped) or 'no vector'} (choose fields among them)",
+                         param="fields")
+
+
+def readable_index(client: OpenSearch, index: str, fields: Sequence[str]) -> dict[str, Any]:
+    """:func:`~xqg_os.opensearch.index.index_info` of an index whose ``fields`` can be read
+    back: mapped, and in ``_source`` (stored, or derived on 3.x).
+
+    Raises:
+        InputError: a field the index does not map (a lean index holds only xqg_vector), or
+            vectors left out of ``_source`` for good (``source_vectors`` excluded).
+    """
+    from xqg_os.opensearch.index import excluded_vector_fields, index_info
+
+    info = index_info(client, index)
+    check_fields(info, fields)
+    gone = [f for f in fields if f in excluded_vector_fields(info)]
+    if gone:
+        raise InputError(f"index {index!r} leaves {', '.join(gone)} out of its stored _source "
+                         "(source_vectors excluded), so exact search cannot read them back; "
+                         "search a folder that ingest wrote with save_vectors (vectors) "
+                         "instead, or build the index with derived source (OpenSearch 3.x)",
+                         param="vectors")
+    return info
 
 
 def recall_at_k(approximate: Sequence[Sequence[str]], exact: Sequence[Sequence[str]]) -> float:

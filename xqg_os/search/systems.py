@@ -17,21 +17,25 @@ if TYPE_CHECKING:
     from xqg_os.opensearch.client import ClientConfig
 
 
-def choose_searchers(indexes: Sequence[str] = (), fields: Sequence[str] = VECTOR_FIELDS,
+def choose_searchers(indexes: Sequence[str] = (), fields: Sequence[str] | None = None,
                      exact: bool = False, vectors: str | Path | None = None,
                      run_files: Sequence[str] = (), corpus: str | Path | None = None,
-                     client_config: ClientConfig | None = None) -> dict[str, Searcher]:
+                     client_config: ClientConfig | None = None, ef_search: int | None = None
+                     ) -> dict[str, Searcher]:
     """The searchers of the systems to evaluate, by system name, in table order.
 
     Args:
         indexes: xQG indexes; one system per field of each (``index:field``).
-        fields: the vector fields to search.
+        fields: the vector fields to search; None: every vector field each index (or the
+            vector folder) holds (a lean index holds only xqg_vector).
         exact: search the indexes' vectors exactly (read once) instead of by k-NN.
         vectors: a saved vector folder, searched exactly without a cluster; ``indexes`` (at
             most one) then only names its systems.
         run_files: TREC run files, ``NAME=PATH`` or ``PATH`` (named after the file).
         corpus: passage texts for the run files' hits (R@kt needs them).
         client_config: how to reach the cluster (``indexes`` without ``vectors``).
+        ef_search: the k-NN searchers' HNSW candidate list size; None: their default, a
+            multiple of the depth (:func:`~xqg_os.opensearch.knn.default_ef_search`).
 
     Raises:
         InputError: for no system at all, an unknown field, ``exact`` without indexes, or
@@ -43,7 +47,7 @@ def choose_searchers(indexes: Sequence[str] = (), fields: Sequence[str] = VECTOR
     if not indexes and not vectors and not run_files:
         raise InputError("no system to evaluate: give indexes, vectors or run_files",
                          param=("indexes", "vectors", "run_files"))
-    unknown = [f for f in fields if f not in VECTOR_FIELDS]
+    unknown = [f for f in fields or () if f not in VECTOR_FIELDS]
     if unknown:
         raise InputError(f"unknown field(s) {unknown} in fields; use {', '.join(VECTOR_FIELDS)}",
                          param="fields")
@@ -55,17 +59,27 @@ def choose_searchers(indexes: Sequence[str] = (), fields: Sequence[str] = VECTOR
             raise InputError("one saved folder holds the vectors of one index; give at most "
                              "one of indexes (it names the systems)", param="indexes")
         saved = folder_searchers(vectors, fields)
-        name = indexes[0] if indexes else (saved[fields[0]].index or Path(vectors).name)
+        first = next(iter(saved.values()))
+        name = indexes[0] if indexes else (first.index or Path(vectors).name)
         systems.update({system_name(name, f): s for f, s in saved.items()})
     elif indexes:
         from xqg_os.opensearch.client import make_client
-        from xqg_os.search.exact import index_searchers
+        from xqg_os.opensearch.index import index_info, index_vector_fields
+        from xqg_os.search.exact import check_fields, index_searchers
         from xqg_os.search.knn import knn_searchers
 
         client = make_client(client_config)
         for index in indexes:
-            found: Mapping[str, Searcher] = (index_searchers(client, index, fields) if exact
-                                             else knn_searchers(client, index, fields))
+            info = index_info(client, index)
+            wanted = list(fields or index_vector_fields(info))
+            check_fields(info, wanted)
+            if exact:
+                found: Mapping[str, Searcher] = index_searchers(client, index, wanted)
+            else:
+                knn = knn_searchers(client, index, wanted)
+                for searcher in knn.values():
+                    searcher.ef_search = ef_search
+                found = knn
             systems.update({system_name(index, f): s for f, s in found.items()})
     texts = None
     if corpus:
