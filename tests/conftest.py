@@ -10,6 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = [
     "tests.fixtures.opensearch",
     "tests.fixtures.proxy",
+    "tests.fixtures.secure",
+    "tests.fixtures.sigv4",
     "tests.fixtures.tiny_t5",
     "tests.fixtures.tiny_encoder",
 ]

@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from xqg_os.cli.connection import CLIENT_CONFIG
+from xqg_os.cli.connection import cluster_options as cluster_options  # where commands find it
 from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
 
@@ -110,7 +112,10 @@ def rename_flags(args: list[str], renamed: Mapping[str, str], command: click.Com
     if not renamed:
         return args
     options = [p for p in command.params if isinstance(p, click.Option)]
-    takes_value = {opt for p in options if not p.is_flag and not p.count for opt in p.opts}
+    # options whose value is optional (``--ray [ADDRESS]``) take the next token only when it
+    # is no option, which click's parser decides
+    takes_value = {opt for p in options if not p.is_flag and not p.count
+                   and not getattr(p, "_flag_needs_value", False) for opt in p.opts}
     repeatable = {opt for p in options if p.multiple for opt in p.opts}
     out: list[str] = []
     given: dict[str, list[str]] = {}  # new flag -> the spellings it was given with
@@ -167,39 +172,29 @@ class XQGGroup(XQGCommand, click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except XQGError as exc:
-            name = ctx.invoked_subcommand
-            command = self.get_command(ctx, name) if name else self
-            click.echo(f"error: {flag_message(exc, command)}", err=True)
-            ctx.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted; rerun the same command to resume", err=True)
             ctx.exit(130)
+        except Exception as exc:
+            error = exc if isinstance(exc, XQGError) else _cluster_failure(exc, ctx)
+            if error is None:
+                raise
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name else self
+            click.echo(f"error: {flag_message(error, command)}", err=True)
+            ctx.exit(1)
 
 
-def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every command that talks to OpenSearch takes; passes a ``client_config``."""
+def _cluster_failure(exc: Exception, ctx: click.Context) -> XQGError | None:
+    """An OpenSearch client failure (TLS, credentials, privileges ...) as one line, explained
+    with the running command's cluster configuration; None for any other exception."""
+    if not type(exc).__module__.startswith("opensearchpy"):
+        return None
+    from xqg_os.opensearch.failures import explain
 
-    @click.option("--url", envvar="XQG_OPENSEARCH_URL", default="http://127.0.0.1:9200",
-                  show_default=True, help="OpenSearch URL (env XQG_OPENSEARCH_URL).")
-    @click.option("--user", envvar="XQG_OPENSEARCH_USER", default=None,
-                  help="Basic-auth user (env XQG_OPENSEARCH_USER).")
-    @click.option("--password", envvar="XQG_OPENSEARCH_PASSWORD", default=None,
-                  help="Basic-auth password (env XQG_OPENSEARCH_PASSWORD).")
-    @click.option("--ca-certs", envvar="XQG_OPENSEARCH_CA_CERTS", default=None,
-                  type=click.Path(dir_okay=False), help="CA bundle for TLS verification.")
-    @click.option("--insecure", is_flag=True, default=False,
-                  help="Do not verify TLS certificates (local development only).")
-    @functools.wraps(func)
-    def wrapper(*args: Any, url: str, user: str | None, password: str | None,
-                ca_certs: str | None, insecure: bool, **kwargs: Any) -> Any:
-        from xqg_os.opensearch.client import ClientConfig
-
-        kwargs["client_config"] = ClientConfig(url=url, user=user, password=password,
-                                               ca_certs=ca_certs, verify_certs=not insecure)
-        return func(*args, **kwargs)
-
-    return wrapper
+    return explain(exc, ctx.meta.get(CLIENT_CONFIG))
 
 
 def encoder_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,8 +18,9 @@ import numpy as np
 from xqg_os.data.evalfiles import Query
 from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
-from xqg_os.opensearch.index import VECTOR_FIELDS, get_meta
-from xqg_os.opensearch.knn import knn_msearch, knn_query, knn_search
+from xqg_os.opensearch.failures import PrivilegeError
+from xqg_os.opensearch.index import VECTOR_FIELDS, get_meta, meta_vector_fields
+from xqg_os.opensearch.knn import default_ef_search, knn_msearch, knn_query, knn_search
 from xqg_os.search.base import Hit, encode_queries, resolve_encoder
 
 if TYPE_CHECKING:
@@ -35,10 +36,13 @@ def _hits(raw: list[dict[str, Any]]) -> list[Hit]:
             for rank, h in enumerate(raw, start=1)]
 
 
-def _check_field(field: str) -> str:
+def _check_field(field: str, available: Sequence[str] = VECTOR_FIELDS, index: str = "") -> str:
     if field not in VECTOR_FIELDS:
         raise InputError(f"unknown field {field!r}; use one of {', '.join(VECTOR_FIELDS)}",
                          param="field")
+    if field not in available:  # a lean index (vector_fields xqg) has no baseline vector
+        raise InputError(f"index {index!r} has no {field} (its vector fields: "
+                         f"{', '.join(available)})", param="field")
     return field
 
 
@@ -49,19 +53,28 @@ class XQGSearcher:
         client: an ``opensearchpy.OpenSearch`` client (the application's own).
         index: index name or alias written by xqg-os.
         encoder: an :class:`~xqg_os.encode.Encoder`; by default the one named in ``_meta``.
+            A user whose role may not read the index mapping (``_meta``) must pass it.
         allow_encoder_mismatch: search even when ``encoder`` differs from the index's.
-        ef_search: HNSW candidate list size sent with every query (at least ``k``).
+        ef_search: HNSW candidate list size sent with every query (at least ``k``); None:
+            :func:`~xqg_os.opensearch.knn.default_ef_search` of ``k``, deep enough that ANN
+            recall@k against exact search is about 0.99.
         field: the vector field searched when a call names none: ``xqg_vector`` (augmented)
             or ``passage_vector`` (baseline).
     """
 
     def __init__(self, client: OpenSearch, index: str, encoder: Encoder | None = None,
-                 allow_encoder_mismatch: bool = False, ef_search: int = 100,
+                 allow_encoder_mismatch: bool = False, ef_search: int | None = None,
                  field: str = "xqg_vector") -> None:
         self.client = client
         self.index = index
-        self.field = _check_field(field)
-        self.meta = get_meta(client, index)
+        try:
+            self.meta = get_meta(client, index)
+        except PrivilegeError:  # a read-only role: the caller's encoder, with nothing to check
+            if encoder is None:
+                raise
+            self.meta = {}
+        self.fields = meta_vector_fields(self.meta)
+        self.field = _check_field(field, self.fields, index)
         self.ef_search = ef_search
         recorded = self.meta.get("encoder")
         self._encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None,
@@ -75,7 +88,7 @@ class XQGSearcher:
     def with_field(self, field: str) -> XQGSearcher:
         """The same searcher (client, ``_meta``, encoder shared) over another vector field."""
         other = copy.copy(self)
-        other.field = _check_field(field)
+        other.field = _check_field(field, self.fields, self.index)
         return other
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -87,12 +100,12 @@ class XQGSearcher:
                   ) -> dict[str, Any]:
         """The request body for ``vector``, for applications composing their own requests."""
         return knn_query(vector, k=k, field=field or self.field, filter=filter,
-                         ef_search=self.ef_search)
+                         ef_search=self.ef_search or default_ef_search(k))
 
     def search(self, text: str, k: int = 10, field: str | None = None,
                filter: dict[str, Any] | None = None) -> list[Hit]:
         """Top-``k`` passages for one query text."""
-        field = _check_field(field or self.field)
+        field = _check_field(field or self.field, self.fields, self.index)
         body = self.knn_query(self.encode([text])[0], k, field, filter)
         return _hits(knn_search(self.client, self.index, body))
 
@@ -100,7 +113,7 @@ class XQGSearcher:
                      filter: dict[str, Any] | None = None, batch_size: int = 256
                      ) -> list[list[Hit]]:
         """Top-``k`` passages for each text: encoding batched, requests through ``_msearch``."""
-        field = _check_field(field or self.field)
+        field = _check_field(field or self.field, self.fields, self.index)
         results: list[list[Hit]] = []
         for start in range(0, len(texts), batch_size):
             vectors = self.encode(list(texts[start:start + batch_size]))
@@ -114,7 +127,7 @@ class XQGSearcher:
     def search_vectors(self, vectors: np.ndarray, k: int = 10, field: str | None = None,
                        filter: dict[str, Any] | None = None) -> list[list[Hit]]:
         """Top-``k`` passages for query vectors already encoded (one ``_msearch``)."""
-        field = _check_field(field or self.field)
+        field = _check_field(field or self.field, self.fields, self.index)
         bodies = [self.knn_query(vector, k, field, filter) for vector in vectors]
         return [_hits(raw) for raw in knn_msearch(self.client, self.index, bodies)]
 
