@@ -79,3 +79,39 @@ def test_dataset_name_needs_the_datasets_package(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "datasets", None)  # as if not installed
     with pytest.raises(InputError, match="install the `datasets` package"):
         PrecomputedGenerator(PrecomputedConfig("ielabgroup/some-queries"))
+
+
+def test_languages_the_file_lacks_are_named_with_counts_and_no_false_promise(
+        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from xqg_os.cli import main
+
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [
+        {"id": p.id, "text": p.text} for p in PASSAGES])
+    source = write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "p1", "lang": "ar", "queries": ["a1"]},
+        {"id": "p2", "lang": "ar", "queries": ["a2"]},
+        {"id": "p1", "lang": "fi", "queries": ["f1"]}])
+    args = ["generate", "--corpus", str(corpus), "--generator", "precomputed", "--precomputed",
+            str(source), "--languages", "ar,bn,fi", "--n", "1", "--out", str(tmp_path / "out"),
+            "--quiet"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert ("3 of 3 passages got no queries in some languages (passages without, per "
+            "language: ar: 1 of 3, bn: 3 of 3, fi: 2 of 3); the generator's source has no "
+            "queries for them, so a rerun cannot add them") in result.output
+    assert "a rerun retries" not in result.output
+    again = CliRunner().invoke(main, [*args, "--json"])
+    summary = json.loads(again.output)
+    assert summary["missing_languages"] == {"ar": 1, "bn": 3, "fi": 2}
+    assert summary["rerun_retries"] is False
+
+
+def test_model_generators_keep_the_rerun_promise(tmp_path: Path) -> None:
+    from xqg_os.generate.runner import GenerationSummary
+
+    summary = GenerationSummary(store=tmp_path, fingerprint="f", passages=4, incomplete=1,
+                                missing_languages={"ja": 1})
+    assert any(line.endswith("(passages without, per language: ja: 1 of 4); a rerun retries "
+                             "them") for line in summary.lines())

@@ -1,5 +1,5 @@
 """Records and readers for corpora: JSONL (``id``, ``title``, ``text``), BEIR ``corpus.jsonl``
-(``_id``, ``title``, ``text``) and TSV (id, text, title).
+(``_id``, ``title``, ``text``) and TSV (id, text, title); any of them gzipped (``.gz``).
 
 Readers stream: they never hold the corpus in memory. :func:`scan_corpus` makes one validating
 pass first (bad lines, duplicate ids, empty passages, count for progress bars), so a run fails
@@ -8,13 +8,11 @@ before it writes anything.
 
 from __future__ import annotations
 
-import csv
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xqg_os.data.jsonl import JsonObject, malformed_line, read_jsonl
+from xqg_os.data.jsonl import JsonObject, malformed_line, plain_suffix, read_jsonl, read_lines
 from xqg_os.errors import InputError
 
 CORPUS_FORMATS = ("auto", "jsonl", "beir", "tsv")
@@ -48,7 +46,7 @@ class CorpusStats:
 def detect_format(path: str | Path) -> str:
     """Guess the corpus format from the file name and, for JSONL, the first record's keys."""
     path = Path(path)
-    if path.suffix.lower() in (".tsv", ".tab"):
+    if plain_suffix(path) in (".tsv", ".tab"):
         return "tsv"
     # the first valid record decides; the reading pass reports bad lines with their numbers
     for _, record in read_jsonl(path, "corpus", bad_lines=[]):
@@ -79,42 +77,41 @@ def _passage(record: JsonObject, id_key: str) -> Passage:
                    lang=str(record.get("lang") or ""))
 
 
-def _jsonl_records(path: Path, fmt: str, skip_bad_lines: bool, stats: CorpusStats
-                   ) -> Iterator[Passage]:
+def _jsonl_records(path: Path, fmt: str, skip_bad_lines: bool, stats: CorpusStats,
+                   skip_param: str | None) -> Iterator[Passage]:
     id_key = "_id" if fmt == "beir" else "id"
     bad_lines = stats.bad_lines if skip_bad_lines else None
-    for number, record in read_jsonl(path, "corpus", bad_lines, SKIP_PARAM):
+    for number, record in read_jsonl(path, "corpus", bad_lines, skip_param):
         try:
             passage = _passage(record, id_key)
         except ValueError as exc:
             if not skip_bad_lines:
-                raise malformed_line(path, number, str(exc), SKIP_PARAM) from None
+                raise malformed_line(path, number, str(exc), skip_param) from None
             stats.bad_lines.append(number)
             continue
         yield passage
 
 
-def _tsv_records(path: Path, skip_bad_lines: bool, stats: CorpusStats) -> Iterator[Passage]:
-    csv.field_size_limit(sys.maxsize)
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        for number, row in enumerate(reader, start=1):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if number == 1 and row[0].strip().lower() in ("id", "_id", "docid", "pid"):
-                continue  # header
-            if len(row) < 2 or not row[0].strip():
-                if not skip_bad_lines:
-                    raise malformed_line(path, number, "expected id<TAB>text[<TAB>title]",
-                                         SKIP_PARAM)
-                stats.bad_lines.append(number)
-                continue
-            yield Passage(id=row[0].strip(), text=row[1],
-                          title=row[2] if len(row) > 2 else "")
+def _tsv_records(path: Path, skip_bad_lines: bool, stats: CorpusStats,
+                 skip_param: str | None) -> Iterator[Passage]:
+    # fields hold no quoting: split on tabs, as csv with QUOTE_NONE would
+    bad_lines = stats.bad_lines if skip_bad_lines else None
+    for number, line in read_lines(path, "corpus", bad_lines, skip_param):
+        row = line.split("\t")
+        if number == 1 and row[0].strip().lower() in ("id", "_id", "docid", "pid"):
+            continue  # header
+        if len(row) < 2 or not row[0].strip():
+            if not skip_bad_lines:
+                raise malformed_line(path, number, "expected id<TAB>text[<TAB>title]",
+                                     skip_param)
+            stats.bad_lines.append(number)
+            continue
+        yield Passage(id=row[0].strip(), text=row[1], title=row[2] if len(row) > 2 else "")
 
 
 def read_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = False,
-                stats: CorpusStats | None = None) -> Iterator[Passage]:
+                stats: CorpusStats | None = None, skip_param: str | None = SKIP_PARAM
+                ) -> Iterator[Passage]:
     """Stream the passages of a corpus file, in file order.
 
     Args:
@@ -122,6 +119,8 @@ def read_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = Fals
         fmt: one of :data:`CORPUS_FORMATS`.
         skip_bad_lines: count malformed lines in ``stats`` instead of raising.
         stats: optional accumulator for bad lines.
+        skip_param: the parameter a malformed-line error names as the way out
+            (``skip_bad_lines``); None for a caller that does not offer skipping.
 
     Raises:
         InputError: for a missing file or, unless ``skip_bad_lines``, a malformed line.
@@ -134,9 +133,9 @@ def read_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = Fals
         fmt = detect_format(path)
     stats = stats if stats is not None else CorpusStats()
     if fmt == "tsv":
-        yield from _tsv_records(path, skip_bad_lines, stats)
+        yield from _tsv_records(path, skip_bad_lines, stats, skip_param)
     else:
-        yield from _jsonl_records(path, fmt, skip_bad_lines, stats)
+        yield from _jsonl_records(path, fmt, skip_bad_lines, stats, skip_param)
 
 
 def scan_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = False,

@@ -7,19 +7,22 @@ Formats:
 - answers: XOR-TyDi JSONL (``id``, ``question`` or ``text``, ``answers`` list, ``lang``);
 - runs: TREC (``qid Q0 docid rank score tag``).
 
-Every reader raises :class:`~xqg_os.errors.InputError` naming the file and line of a problem.
-Rankings follow trec_eval everywhere: score descending, ties broken by doc id descending.
+Every reader raises :class:`~xqg_os.errors.InputError` naming the file and line of a problem
+(bytes that are not UTF-8 included); files whose names end in ``.gz`` are read through gzip.
+Rankings follow trec_eval everywhere: score descending as 32-bit floats, ties broken by doc id
+descending.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from xqg_os.data.corpus import read_corpus
-from xqg_os.data.jsonl import malformed_line, read_jsonl, read_lines
+from xqg_os.data.jsonl import malformed_line, plain_suffix, read_jsonl, read_lines
 from xqg_os.errors import InputError
 
 Run = dict[str, dict[str, float]]
@@ -96,7 +99,7 @@ def read_queries(path: str | Path, fmt: str = "auto",
     if fmt not in QUERY_FORMATS:
         raise InputError(f"unknown queries format {fmt!r}; use one of {', '.join(QUERY_FORMATS)}")
     if fmt == "auto":
-        fmt = "tsv" if Path(path).suffix.lower() in (".tsv", ".tab") else "jsonl"
+        fmt = "tsv" if plain_suffix(path) in (".tsv", ".tab") else "jsonl"
     queries: list[Query] = []
     seen: set[str] = set()
     for number, qid, text, lang in _query_rows(path, fmt):
@@ -206,15 +209,20 @@ def read_passage_texts(path: str | Path, ids: Collection[str] | None = None,
                        fmt: str = "auto") -> dict[str, str]:
     """Passage texts (text only, no title: what R@kt reads) by id, streamed from a corpus file
     (any :func:`xqg_os.data.read_corpus` format); with ``ids``, only those are kept."""
-    return {passage.id: passage.text for passage in read_corpus(path, fmt)
+    return {passage.id: passage.text for passage in read_corpus(path, fmt, skip_param=None)
             if ids is None or passage.id in ids}
 
 
 def rank_scores(scores: Mapping[str, float], depth: int | None = None) -> list[tuple[str, float]]:
-    """Order one query's ``{doc id: score}`` as trec_eval does: score descending, ties by doc id
-    descending. ``depth`` keeps only the first that many."""
+    """Order one query's ``{doc id: score}`` as trec_eval does: score descending, compared as
+    32-bit floats (trec_eval's type, so 0.3 and 0.30000000000000004 tie), ties by doc id
+    descending (byte order). ``depth`` keeps only the first that many. The scores returned are
+    the ones given."""
     by_doc = sorted(scores.items(), key=lambda item: item[0], reverse=True)
-    ranked = sorted(by_doc, key=lambda item: -item[1])  # stable: ties keep doc id descending
+    # array('f') rounds each double to the nearest float (inf beyond its range), as C does
+    single = array("f", [score for _, score in by_doc])
+    order = sorted(range(len(by_doc)), key=lambda i: -single[i])  # stable: ties keep doc order
+    ranked = [by_doc[i] for i in order]
     return ranked if depth is None else ranked[:depth]
 
 

@@ -13,26 +13,35 @@ from pathlib import Path
 from statistics import fmean
 from typing import TypeVar
 
+from tqdm import tqdm
+
 from xqg_os.data.evalfiles import (
     Answer,
     Qrel,
     Query,
     check_query_ids,
     qrels_to_dict,
-    rank_scores,
     write_run,
 )
 from xqg_os.errors import InputError
+from xqg_os.evaluate.coverage import coverage_warnings, qrels_coverage
 from xqg_os.evaluate.metrics import parse_metrics, per_query_metrics
 from xqg_os.evaluate.report import ALL, MACRO, Comparison, EvalReport
 from xqg_os.evaluate.significance import CORRECTIONS, TESTS, adjust_pvalues, paired_pvalue
 from xqg_os.evaluate.tokenizer import WordTokenizer, resolve_word_tokenizer
-from xqg_os.evaluate.xor_recall import PassageTokens, TextSource, kt_metric_name, per_query_kt
+from xqg_os.evaluate.xor_recall import (
+    PassageTokens,
+    TextSource,
+    kt_metric_name,
+    kt_values_by_system,
+    span_answers,
+)
 
 logger = logging.getLogger(__name__)
 
 V = TypeVar("V")
 RunsInput = Mapping[str, Mapping[str, Mapping[str, float]]]
+KT_MISSING = ("skip", "zero")
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class EvalConfig:
         seed: seed of the permutation test.
         allow_unknown_ids: drop (with a warning) qrels/answers naming queries not given,
             instead of failing.
+        kt_missing: R@kt of a question a run has no entry for: ``skip`` leaves it out of that
+            run's score, as XOR-TyDi's ``eval_xor_retrieve.py`` does (it reads the prediction
+            file); ``zero`` counts it as a miss. Either way the report counts them.
     """
 
     metrics: tuple[str, ...] = ("nDCG@10", "R@100", "MRR@10")
@@ -61,6 +73,7 @@ class EvalConfig:
     permutations: int = 10_000
     seed: int = 0
     allow_unknown_ids: bool = False
+    kt_missing: str = "skip"
 
     def __post_init__(self) -> None:
         if self.test not in TESTS:
@@ -74,6 +87,9 @@ class EvalConfig:
                              param="significance")
         if self.permutations < 1:
             raise InputError("permutations must be at least 1", param="permutations")
+        if self.kt_missing not in KT_MISSING:
+            raise InputError(f"unknown kt_missing {self.kt_missing!r}; use one of "
+                             + ", ".join(KT_MISSING), param="kt_missing")
         if any(k < 1 for k in self.kt):
             raise InputError(f"kt token budgets must be positive, got {list(self.kt)}", param="kt")
 
@@ -132,8 +148,10 @@ def _significance(per_query: Mapping[str, Mapping[str, Mapping[str, float]]],
         for system in systems:
             if system == baseline:
                 continue
+            values = per_query[system][metric]
             for scope in (*languages, ALL):
-                qids = [qid for qid in base if scope == ALL or queries[qid].lang == scope]
+                qids = [qid for qid in base if qid in values
+                        and (scope == ALL or queries[qid].lang == scope)]
                 if qids:
                     tests.append((system, scope, qids))
         raw = [paired_pvalue([per_query[system][metric][q] for q in qids],
@@ -151,12 +169,14 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
                   qrels: Iterable[Qrel] | Mapping[str, Mapping[str, int]] | None = None,
                   answers: Iterable[Answer] | Mapping[str, Sequence[str]] | None = None,
                   passages_text: TextSource | None = None, config: EvalConfig | None = None,
-                  tokenizer: WordTokenizer | None = None) -> EvalReport:
+                  tokenizer: WordTokenizer | None = None, progress: bool = False
+                  ) -> EvalReport:
     """Evaluate every system's run on the same queries, side by side.
 
     Args:
         runs: ``{system: {qid: {docid: score}}}``, in column order; the first is the default
-            baseline.
+            baseline. Documents are ranked as trec_eval ranks them (scores as 32-bit floats,
+            ties by doc id descending).
         queries: the queries (their ``lang`` groups the results).
         qrels: judgements for the standard metrics (skipped without them); queries without any
             judgement are not evaluated on those metrics.
@@ -165,9 +185,11 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
             ``answers``.
         config: metrics, R@kt budgets and significance settings (default :class:`EvalConfig`).
         tokenizer: the R@kt tokenizer (default :func:`resolve_word_tokenizer`).
+        progress: show progress bars (stderr) for the metrics and R@kt of each system.
 
     Returns:
-        An :class:`EvalReport`.
+        An :class:`EvalReport`; its ``warnings`` name systems whose numbers can only be zero
+        (no relevant judged document retrieved, no answer found anywhere).
 
     Raises:
         InputError: for no runs, nothing to evaluate, an unknown baseline or metric, ids that
@@ -193,16 +215,21 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
     metric_names: list[str] = []
     kt_names: list[str] = []
     evaluated: dict[str, list[str]] = {}
+    judged: dict[str, Mapping[str, int]] = {}
+    qids: list[str] = []
     if qrels is not None and config.metrics:
-        judged = dict(qrels) if isinstance(qrels, Mapping) else qrels_to_dict(qrels)
+        judged = dict(qrels) if isinstance(qrels, Mapping) else dict(qrels_to_dict(qrels))
         _known_only(judged, by_id, "qrels", config.allow_unknown_ids)
         measures = parse_metrics(config.metrics)
         qids = [qid for qid in by_id if qid in judged]
-        for system, run in runs.items():
+        for system, run in tqdm(runs.items(), desc="metrics", unit="system",
+                                disable=not progress, dynamic_ncols=True):
             per_query[system].update(per_query_metrics(run, judged, measures, qids))
         metric_names = list(measures)
         evaluated.update({name: qids for name in metric_names})
     tokenizer_info: dict[str, object] | None = None
+    kt_missing: dict[str, int] = {}
+    kt_values: dict[str, dict[str, dict[str, float]]] = {}
     if answers is not None and config.kt:
         if passages_text is None:
             raise InputError("R@kt needs the passage texts (pass the corpus) with the answers")
@@ -213,13 +240,15 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
         logger.info("R@kt tokenizer: %s (%s)", tokenizer.route, tokenizer.detail)
         passages = PassageTokens(passages_text, tokenizer.tokenize)
         ks = sorted(set(config.kt))
-        for system, run in runs.items():
-            ranked = {qid: [docid for docid, _ in rank_scores(run[qid])]
-                      for qid in gold if qid in run}
-            for k, values in per_query_kt(ranked, gold, ks, passages).items():
-                per_query[system][kt_metric_name(k)] = values
         kt_names = [kt_metric_name(k) for k in ks]
-        counted = list(per_query[systems[0]][kt_names[0]]) if kt_names else []
+        with tqdm(total=len(systems) * len(gold), desc="R@kt", unit="question",
+                  disable=not progress, dynamic_ncols=True) as bar:
+            by_system, kt_missing = kt_values_by_system(runs, gold, ks, passages,
+                                               config.kt_missing == "zero", bar)
+        for system, values in by_system.items():
+            kt_values[system] = {kt_metric_name(k): v for k, v in values.items()}
+            per_query[system].update(kt_values[system])
+        counted = [qid for qid, values in gold.items() if span_answers(values)]
         evaluated.update({name: counted for name in kt_names})
     metrics = metric_names + kt_names
     scores = {system: {metric: _scope_scores(per_query[system][metric], by_id, languages)
@@ -229,15 +258,19 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
               for metric in metrics}
     comparisons = (_significance(per_query, systems, baseline, metrics, by_id, languages, config)
                    if len(systems) > 1 else [])
-    all_evaluated = {qid for qids in evaluated.values() for qid in qids}
-    missing = {system: sum(1 for qid in all_evaluated if not runs[system].get(qid))
-               for system in systems}
+    missing = {system: sum(1 for qid in qids if not runs[system].get(qid)) for system in systems}
+    coverage = ({system: qrels_coverage(run, judged, qids) for system, run in runs.items()}
+                if metric_names else {})
+    warnings = coverage_warnings(runs, judged, qids, coverage, kt_values,
+                                 max(config.kt) if kt_names else None)
     settings: dict[str, object] = {**asdict(config), "baseline": baseline}
     return EvalReport(systems=systems, baseline=baseline if len(systems) > 1 else None,
                       metrics=metrics, languages=languages, scores=scores, counts=counts,
                       per_query=per_query, comparisons=comparisons, missing=missing,
                       settings=settings, tokenizer=tokenizer_info,
-                      kt_metrics=kt_names)
+                      kt_metrics=kt_names, kt_missing=kt_missing,
+                      coverage={system: asdict(item) for system, item in coverage.items()},
+                      warnings=warnings)
 
 
 def write_runs(runs: RunsInput, folder: str | Path, depth: int | None = None) -> dict[str, Path]:

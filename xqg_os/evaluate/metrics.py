@@ -4,8 +4,8 @@ Nothing here computes a metric: names are parsed by ir-measures and values come 
 providers. This module only fixes the ranking every provider sees. ir-measures' providers break
 score ties differently (pytrec_eval by doc id descending, its MS MARCO RR provider by doc id
 ascending), so runs are handed over with scores replaced by ``depth - rank`` under trec_eval's
-order (score descending, ties by doc id descending). Values then equal trec_eval's on the
-original run, and R@kt reads the same ranking.
+order (score descending as 32-bit floats, ties by doc id descending). Values then equal
+trec_eval's on the original run, and R@kt reads the same ranking.
 """
 
 from __future__ import annotations

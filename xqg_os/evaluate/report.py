@@ -46,10 +46,18 @@ class EvalReport:
         counts: ``{metric: {scope: number of queries evaluated}}`` (``macro`` omitted).
         per_query: ``{system: {metric: {qid: value}}}``.
         comparisons: every significance test, with adjusted p-values.
-        missing: ``{system: number of evaluated queries the run has no results for}``.
+        missing: ``{system: number of queries evaluated on qrels metrics that the run has no
+            results for}`` (they score 0, as with ``trec_eval -c``).
         settings: test, correction, significance, permutations, seed, kt.
         tokenizer: which tokenizer produced R@kt (route, exact, detail), or None without R@kt.
         kt_metrics: the names among ``metrics`` that are R@kt (percentages, not fractions).
+        kt_missing: ``{system: questions with span answers that the run has no entry for}``;
+            ``settings["kt_missing"]`` says whether they were left out (``skip``, XOR-TyDi's
+            script) or counted as misses (``zero``).
+        coverage: ``{system: {relevant, retrieved, queries, queries_without}}``: relevant
+            judged documents and how many the run retrieved; queries with a relevant judgement
+            and how many of them retrieved none.
+        warnings: one line per system whose numbers can only be zero, with the counts.
     """
 
     systems: list[str]
@@ -64,6 +72,9 @@ class EvalReport:
     settings: dict[str, object] = field(default_factory=dict)
     tokenizer: dict[str, object] | None = None
     kt_metrics: list[str] = field(default_factory=list)
+    kt_missing: dict[str, int] = field(default_factory=dict)
+    coverage: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def score(self, system: str, metric: str, scope: str = MACRO) -> float | None:
         """One number: ``scope`` is a language code, ``macro`` or ``all``."""
@@ -83,7 +94,8 @@ class EvalReport:
             "systems": self.systems, "baseline": self.baseline, "metrics": self.metrics,
             "languages": self.languages, "kt_metrics": self.kt_metrics,
             "settings": self.settings, "tokenizer": self.tokenizer,
-            "counts": self.counts, "missing": self.missing, "scores": self.scores,
+            "counts": self.counts, "missing": self.missing, "kt_missing": self.kt_missing,
+            "coverage": self.coverage, "warnings": self.warnings, "scores": self.scores,
             "significance": [vars(item) for item in self.comparisons],
         }
         if per_query:
@@ -148,6 +160,15 @@ class EvalReport:
             if count:
                 notes.append(f"{system}: no results for {count} evaluated quer"
                              f"{'y' if count == 1 else 'ies'} (scored 0).")
+        zero = self.settings.get("kt_missing") == "zero"
+        for system, count in self.kt_missing.items():
+            if count:
+                notes.append(f"{system}: {count} R@kt question{'' if count == 1 else 's'} "
+                             "missing from the run, "
+                             + ("counted as misses (the stricter setting)." if zero else
+                                "not counted (XOR-TyDi's definition; the stricter setting "
+                                "counts them as misses)."))
+        notes.extend(f"**Warning:** {warning}" for warning in self.warnings)
         return notes
 
     def write(self, folder: str | Path, stem: str = "evaluation") -> dict[str, Path]:

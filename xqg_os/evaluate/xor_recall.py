@@ -7,16 +7,23 @@ none is not counted). Tokenize the retrieved passages' texts (text only, no titl
 first k and join them with single spaces. The question is a hit when any answer is a
 case-sensitive substring of that string, so an answer may straddle two passages. A language's
 score is ``100 * hits / counted questions``; the overall score is the unweighted mean over
-languages. Per-query values here are 100.0 (hit) or 0.0 (miss), so their mean over a language
-is that language's score.
+languages. The script reads the prediction file, so a question absent from it is not counted
+at all (a question present with no passages is a miss); xqg-os does the same by default and
+counts such questions (``EvalConfig.kt_missing``). Per-query values here are 100.0 (hit) or
+0.0 (miss), so their mean over a language is that language's score.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from xqg_os.data.evalfiles import rank_scores
 from xqg_os.errors import InputError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 YES_NO_ANSWERS = ("yes", "no")
 
@@ -114,7 +121,8 @@ class PassageTokens:
 
 
 def per_query_kt(ranked_docids: Mapping[str, Sequence[str]], answers: Mapping[str, Sequence[str]],
-                 ks: Sequence[int], passages: PassageTokens) -> dict[int, dict[str, float]]:
+                 ks: Sequence[int], passages: PassageTokens,
+                 tick: Callable[[int], object] | None = None) -> dict[int, dict[str, float]]:
     """Per-query R@kt values (100.0 hit, 0.0 miss) for one system.
 
     Args:
@@ -122,6 +130,7 @@ def per_query_kt(ranked_docids: Mapping[str, Sequence[str]], answers: Mapping[st
         answers: ``{qid: answers}`` for the queries to evaluate.
         ks: token budgets, e.g. ``(2000, 5000)``.
         passages: passage tokens by doc id.
+        tick: called with 1 after each question (a progress bar's ``update``).
 
     Returns:
         ``{k: {qid: value}}`` over the questions that have span answers.
@@ -130,8 +139,33 @@ def per_query_kt(ranked_docids: Mapping[str, Sequence[str]], answers: Mapping[st
     for qid, question_answers in answers.items():
         hits = kt_hits_from_tokens(passages.ranked_tokens(ranked_docids.get(qid, ())),
                                    question_answers, ks)
+        if tick is not None:
+            tick(1)
         if hits is None:
             continue
         for k, hit in hits.items():
             values[k][qid] = 100.0 if hit else 0.0
     return values
+
+
+def kt_values_by_system(runs: Mapping[str, Mapping[str, Mapping[str, float]]],
+                        gold: Mapping[str, Sequence[str]], ks: Sequence[int],
+                        passages: PassageTokens, zero_missing: bool, bar: tqdm
+                        ) -> tuple[dict[str, dict[int, dict[str, float]]], dict[str, int]]:
+    """Per system: per-query R@kt values and the number of questions (with span answers) that
+    its run has no entry for, which count as misses with ``zero_missing`` and not at all
+    without (XOR-TyDi's script reads the prediction file, so a question absent from it is not
+    counted). ``bar`` (a tqdm bar) advances once per system and question of ``gold``."""
+    countable = [qid for qid, values in gold.items() if span_answers(values)]
+    values: dict[str, dict[int, dict[str, float]]] = {}
+    missing: dict[str, int] = {}
+    for system, run in runs.items():
+        bar.set_description(f"R@kt {system}")
+        absent = [qid for qid in countable if qid not in run]
+        missing[system] = len(absent)
+        asked = gold if zero_missing else {q: a for q, a in gold.items() if q in run}
+        ranked = {qid: [docid for docid, _ in rank_scores(run[qid])] for qid in asked
+                  if qid in run}
+        values[system] = per_query_kt(ranked, asked, ks, passages, tick=bar.update)
+        bar.update(len(gold) - len(asked))
+    return values, missing

@@ -152,6 +152,8 @@ class _DatasetSource:
 class PrecomputedGenerator(GeneratorBase):
     """Serve queries from a precomputed source (see module docstring)."""
 
+    retries_missing = False  # what the source lacks, a rerun will not find either
+
     def __init__(self, config: PrecomputedConfig) -> None:
         super().__init__()
         self.config = config

@@ -58,6 +58,8 @@ class GenerationSummary:
     skipped_empty: int = 0
     resumed: int = 0           # passages whose languages were all in the store already
     incomplete: int = 0        # passages left with languages missing (precomputed, unparsed)
+    missing_languages: dict[str, int] = field(default_factory=dict)  # lang -> such passages
+    rerun_retries: bool = True  # whether a rerun asks the generator again for what is missing
     records: int = 0           # new (id, language) lines
     queries: int = 0
     bad_lines: list[int] = field(default_factory=list)
@@ -69,6 +71,17 @@ class GenerationSummary:
         """JSON-ready summary."""
         return {**{key: value for key, value in self.__dict__.items() if key != "store"},
                 "store": str(self.store)}
+
+    def _missing_line(self) -> str:
+        """Which languages lack queries, for how many passages, and whether a rerun helps."""
+        attempted = self.passages - self.skipped_empty - self.resumed
+        per_lang = ", ".join(f"{lang}: {count} of {attempted}"
+                             for lang, count in sorted(self.missing_languages.items()))
+        why = ("a rerun retries them" if self.rerun_retries else
+               "the generator's source has no queries for them, so a rerun cannot add them: "
+               "use a source or model that has them, or only the languages it has")
+        return (f"{self.incomplete} of {attempted} passages got no queries in some languages "
+                f"(passages without, per language: {per_lang}); {why}")
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
@@ -85,9 +98,11 @@ class GenerationSummary:
             out.append(f"skipped {len(self.bad_lines)} malformed lines ({shown}"
                        + (", ..." if len(self.bad_lines) > 10 else "") + ")")
         extra = {k: v for k, v in counts.items() if k != "truncated" and v}
-        if extra or self.incomplete:
-            out.append(f"{self.incomplete} passages still lack some languages (a rerun retries "
-                       "them); " + ", ".join(f"{k}: {v}" for k, v in sorted(extra.items())))
+        if self.incomplete:
+            out.append(self._missing_line())
+        if extra:
+            out.append("generator counts: " + ", ".join(f"{k}: {v}"
+                                                        for k, v in sorted(extra.items())))
         if self.repaired_bytes:
             out.append(f"cut a torn last line ({self.repaired_bytes} bytes) left by a killed run")
         out.append(f"query store: {self.store}")
@@ -99,18 +114,18 @@ class _Progress:
 
     def __init__(self, bar: tqdm, summary: GenerationSummary) -> None:
         self.bar, self.summary = bar, summary
-        self.remaining: dict[str, int] = {}  # pending pairs per passage of the current pool
+        self.remaining: dict[str, set[str]] = {}  # pending languages per passage of the pool
         self.touched: set[str] = set()  # passages of the pool that got queries
         self.started = time.monotonic()
 
-    def written(self, pid: str, queries: int) -> None:
+    def written(self, pid: str, lang: str, queries: int) -> None:
         self.summary.records += 1
         self.summary.queries += queries
         if pid not in self.touched:
             self.touched.add(pid)
             self.summary.generated += 1
-        self.remaining[pid] -= 1
-        if self.remaining[pid] == 0:
+        self.remaining[pid].discard(lang)
+        if not self.remaining[pid]:
             del self.remaining[pid]
             self.bar.update(1)
 
@@ -118,6 +133,10 @@ class _Progress:
         """Passages the generator had nothing for (left out of its output)."""
         if self.remaining:
             self.summary.incomplete += len(self.remaining)
+            missing = self.summary.missing_languages
+            for languages in self.remaining.values():
+                for lang in languages:
+                    missing[lang] = missing.get(lang, 0) + 1
             self.bar.update(len(self.remaining))
             self.remaining.clear()
         self.touched.clear()
@@ -130,7 +149,7 @@ def _flush(generator: QueryGenerator, pool: list[QueryRequest], n: int, writer: 
     for batch in generator.stream(pool, n):
         writer.append(batch)
         for record in batch:
-            progress.written(record.id, len(record.queries))
+            progress.written(record.id, record.lang, len(record.queries))
         elapsed = max(time.monotonic() - progress.started, 1e-9)
         progress.bar.set_postfix_str(f"{progress.summary.queries / elapsed:.1f} queries/s",
                                      refresh=False)
@@ -162,7 +181,8 @@ def run_generation(generator: QueryGenerator, job: GenerateJob, progress: bool =
     store = QueryStore.create(job.out, generator.describe(), job.n)
     summary = GenerationSummary(store=store.path, fingerprint=store.fingerprint,
                                 passages=job.shard.size(stats.passages),
-                                bad_lines=list(stats.bad_lines))
+                                bad_lines=list(stats.bad_lines),
+                                rerun_retries=getattr(generator, "retries_missing", True))
     started = time.monotonic()
     with store.writer(job.shard) as writer, tqdm(total=summary.passages, unit="passage",
                                                  disable=not progress, dynamic_ncols=True,
@@ -182,7 +202,7 @@ def run_generation(generator: QueryGenerator, job: GenerateJob, progress: bool =
                 summary.resumed += 1
                 bar.update(1)
                 continue
-            tracker.remaining[passage.id] = len(pending)
+            tracker.remaining[passage.id] = set(pending)
             pool.extend(QueryRequest(passage, lang) for lang in pending)
             if len(tracker.remaining) >= job.pool_size:
                 _flush(generator, pool, job.n, writer, tracker)

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from xqg_os.evaluate import EvalConfig, EvalReport, WordTokenizer
 
 
+PROGRESS_STEP = 1000  # queries per search call, so that a progress bar moves
+
+
 @dataclass
 class Retrieved:
     """Runs per system and the text (no title) of every passage some system retrieved."""
@@ -68,7 +71,7 @@ class RunSearcher:
 
 
 def retrieve(searchers: Mapping[str, Searcher], queries: Sequence[Query], k: int,
-             out: Retrieved | None = None) -> Retrieved:
+             out: Retrieved | None = None, progress: bool = False) -> Retrieved:
     """Run every searcher on ``queries``; one system per name.
 
     Vector searchers that share one encoder object get the query vectors encoded once (two
@@ -79,22 +82,33 @@ def retrieve(searchers: Mapping[str, Searcher], queries: Sequence[Query], k: int
         queries: the evaluation queries.
         k: depth of each ranking.
         out: accumulate into this result.
+        progress: show a progress bar (stderr) over systems x queries.
     """
+    from tqdm import tqdm
+
     if k < 1:
         raise InputError(f"k must be positive, not {k}", param="k")
     out = out or Retrieved()
     ids = [query.id for query in queries]
     encoded: dict[int, np.ndarray] = {}
-    for name, searcher in searchers.items():
-        if isinstance(searcher, VectorSearcher) and searcher.encoder is not None:
-            key = id(searcher.encoder)
-            if key not in encoded:
-                encoded[key] = searcher.encode([query.text for query in queries])
-            hits = searcher.search_vectors(encoded[key], k)
-        else:
-            hits = searcher.search_queries(queries, k)
-        out.runs[name] = hits_to_run(ids, hits)
-        out.texts.update({hit.id: hit.text for ranked in hits for hit in ranked if hit.text})
+    bar = tqdm(total=len(searchers) * len(queries), unit="query", disable=not progress,
+               dynamic_ncols=True)
+    with bar:
+        for name, searcher in searchers.items():
+            bar.set_description(f"retrieve {name}")
+            hits: list[list[Hit]] = []
+            for start in range(0, len(queries), PROGRESS_STEP):  # chunks: the bar moves
+                part = queries[start:start + PROGRESS_STEP]
+                if isinstance(searcher, VectorSearcher) and searcher.encoder is not None:
+                    key = id(searcher.encoder)
+                    if key not in encoded:
+                        encoded[key] = searcher.encode([query.text for query in queries])
+                    hits.extend(searcher.search_vectors(encoded[key][start:start + len(part)], k))
+                else:
+                    hits.extend(searcher.search_queries(part, k))
+                bar.update(len(part))
+            out.runs[name] = hits_to_run(ids, hits)
+            out.texts.update({hit.id: hit.text for ranked in hits for hit in ranked if hit.text})
     return out
 
 
@@ -102,10 +116,11 @@ def evaluate_searchers(searchers: Mapping[str, Searcher], queries: Sequence[Quer
                        qrels: Mapping[str, Mapping[str, int]] | None = None,
                        answers: Sequence[Answer] | None = None,
                        config: EvalConfig | None = None,
-                       tokenizer: WordTokenizer | None = None
+                       tokenizer: WordTokenizer | None = None, progress: bool = False
                        ) -> tuple[EvalReport, Retrieved]:
     """Retrieve with every searcher and evaluate the runs side by side (the first system is the
     default baseline); see :func:`~xqg_os.evaluate.evaluate_runs` for the metrics.
+    ``progress`` shows progress bars (stderr) for retrieval and evaluation.
 
     Returns:
         The report and what was retrieved (runs to write, passage texts).
@@ -114,8 +129,8 @@ def evaluate_searchers(searchers: Mapping[str, Searcher], queries: Sequence[Quer
 
     if not searchers:
         raise InputError("no system to evaluate: give at least one searcher")
-    retrieved = retrieve(searchers, queries, k)
+    retrieved = retrieve(searchers, queries, k, progress=progress)
     report = evaluate_runs(retrieved.runs, queries, qrels=qrels, answers=answers,
                            passages_text=retrieved.texts if answers is not None else None,
-                           config=config, tokenizer=tokenizer)
+                           config=config, tokenizer=tokenizer, progress=progress)
     return report, retrieved

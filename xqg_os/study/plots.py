@@ -196,15 +196,22 @@ def plot_compare(rows: list[Row], out_dir: Path, task: str, metric: str,
 
 
 def plot_study(rows: list[Row], out_dir: str | Path, formats: Sequence[str] = FORMATS,
-               metrics: Sequence[str] | None = None) -> list[Path]:
-    """Every plot of the table, per task and metric; returns the files written."""
+               metrics: Sequence[str] | None = None, progress: bool = True) -> list[Path]:
+    """Every plot of the table, per task and metric; returns the files written. ``progress``
+    shows a bar (stderr) over the (task, metric) figure sets."""
+    from tqdm import tqdm
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for task in sorted({r["task"] for r in rows}):
-        task_rows = [r for r in rows if r["task"] == task]
-        for metric in metrics or sorted({r["metric"] for r in task_rows}):
-            paths += plot_scaling(task_rows, out, task, metric, formats)
-            paths += plot_heatmaps(task_rows, out, task, metric, formats)
-            paths += plot_compare(task_rows, out, task, metric, formats)
+    by_task = {task: [r for r in rows if r["task"] == task]
+               for task in sorted({r["task"] for r in rows})}
+    todo = [(task, metric) for task, task_rows in by_task.items()
+            for metric in metrics or sorted({r["metric"] for r in task_rows})]
+    for task, metric in tqdm(todo, desc="plots", unit="metric", disable=not progress,
+                             dynamic_ncols=True):
+        task_rows = by_task[task]
+        paths += plot_scaling(task_rows, out, task, metric, formats)
+        paths += plot_heatmaps(task_rows, out, task, metric, formats)
+        paths += plot_compare(task_rows, out, task, metric, formats)
     return paths
