@@ -8,6 +8,7 @@ import click
 from xqg_os import __version__
 from xqg_os.cli.cluster import cluster
 from xqg_os.cli.common import XQGGroup
+from xqg_os.cli.data import data
 from xqg_os.cli.evaluate import evaluate
 from xqg_os.cli.generate import generate
 from xqg_os.cli.index import index
@@ -30,3 +31,4 @@ main.add_command(search)
 main.add_command(generate)
 main.add_command(evaluate)
 main.add_command(study)
+main.add_command(data)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from xqg_os.cli.common import XQGGroup, comma_list, encoder_options, evaluation_options
+from xqg_os.cli.study_manpages import manpages_command
 from xqg_os.opensearch.index import SPACE_TYPES
 
 # old spellings of data_options flags, accepted for one release
@@ -272,3 +273,6 @@ def mteb_command(encoder_config: Any, grid: Any, tasks: tuple[str, ...], subsets
     if out:
         write_rows(out, rows)
         click.echo(f"merged {len(rows)} rows into {out}")
+
+
+study.add_command(manpages_command)

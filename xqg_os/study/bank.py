@@ -12,7 +12,7 @@ subset) with :func:`xqg_os.augment.augment` and never calls the model.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,30 +161,63 @@ def build_bank(encoder: Encoder, passages: Sequence[Passage], cache_root: str | 
     n_pass, n_lang, dim = len(ids), len(langs), int(encoder.dimension)
     sums = {n: np.zeros((n_pass, n_lang, dim), np.float32) for n in wanted}
     counts = {n: np.zeros((n_pass, n_lang), np.int32) for n in wanted}
+    for start, dense, have in iter_query_vectors(encoder, ids, cache_root, query_store, langs,
+                                                 max_n, dtype, chunk_size, progress):
+        cumulative = np.cumsum(dense, axis=2)
+        for n in wanted:
+            sums[n][start:start + len(dense)] = cumulative[:, :, n - 1]
+            counts[n][start:start + len(dense)] = np.minimum(have, n)
+    return VectorBank(ids, vectors, langs, sums, counts)
+
+
+def iter_query_vectors(encoder: Encoder, ids: Sequence[str], cache_root: str | Path,
+                       query_store: QueryStore, languages: Sequence[str], max_n: int,
+                       dtype: str = "float32", chunk_size: int = 256, progress: bool = True
+                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The individual generated-query vectors, chunk by chunk, through the embedding store.
+
+    Yields:
+        ``(start, vectors, have)``: the chunk's first row in ``ids``, ``[rows, languages,
+        max_n, dim]`` vectors (zeros where the store has fewer queries) and ``[rows,
+        languages]`` how many each (passage, language) has.
+    """
+    langs = list(languages)
+    dim = int(encoder.dimension)
     store = open_store(cache_root, encoder, "query", f"query-store:{query_store.fingerprint}",
                        dtype)
-    with store, tqdm(total=n_pass, desc="generated queries", unit="passage",
+    with store, tqdm(total=len(ids), desc="generated queries", unit="passage",
                      disable=not progress) as bar:
-        for start in range(0, n_pass, chunk_size):
-            chunk = ids[start:start + chunk_size]
+        for start in range(0, len(ids), chunk_size):
+            chunk = list(ids[start:start + chunk_size])
             found = query_store.get(chunk, langs, max_n)
             q_ids, q_texts, where = [], [], []
             for row, pid in enumerate(chunk):
                 for col, lang in enumerate(langs):
-                    for i, text in enumerate(found.get(pid, {}).get(lang, [])):
+                    for i, text in enumerate(found.get(pid, {}).get(lang, [])[:max_n]):
                         q_ids.append(f"{pid}\t{lang}\t{i}")
                         q_texts.append(text)
                         where.append((row, col, i))
-            dense = np.zeros((len(chunk), n_lang, max_n, dim), np.float32)
-            have = np.zeros((len(chunk), n_lang), np.int32)
+            dense = np.zeros((len(chunk), len(langs), max_n, dim), np.float32)
+            have = np.zeros((len(chunk), len(langs)), np.int32)
             if q_ids:
                 encoded = encode_cached(encoder, store, q_ids, q_texts, "query", progress=False)
                 rows, cols, slots = (np.array(axis) for axis in zip(*where))
                 dense[rows, cols, slots] = encoded
                 np.add.at(have, (rows, cols), 1)
-            cumulative = np.cumsum(dense, axis=2)
-            for n in wanted:
-                sums[n][start:start + len(chunk)] = cumulative[:, :, n - 1]
-                counts[n][start:start + len(chunk)] = np.minimum(have, n)
+            yield start, dense, have
             bar.update(len(chunk))
-    return VectorBank(ids, vectors, langs, sums, counts)
+
+
+def load_query_vectors(encoder: Encoder, ids: Sequence[str], cache_root: str | Path,
+                       query_store: QueryStore, languages: Sequence[str], max_n: int,
+                       dtype: str = "float32", progress: bool = True
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """All generated-query vectors at once: ``[N, languages, max_n, dim]`` and the counts
+    ``[N, languages]`` (see :func:`iter_query_vectors`; memory grows with ``max_n``)."""
+    parts = list(iter_query_vectors(encoder, ids, cache_root, query_store, languages, max_n,
+                                    dtype, progress=progress))
+    dim = int(encoder.dimension)
+    if not parts:
+        return (np.zeros((0, len(languages), max_n, dim), np.float32),
+                np.zeros((0, len(languages)), np.int32))
+    return (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]))

@@ -25,6 +25,7 @@ from xqg_os.modelfiles import (
     check_device,
     has_model_file,
     load_error,
+    model_revision,
     resolve_device,
     resolve_model,
 )
@@ -232,7 +233,10 @@ def train_checkpoint(base: str, pairs: Sequence[TrainPair], out_dir: str | Path,
     if len(pairs) < 2:
         raise InputError(f"training needs at least 2 pairs, got {len(pairs)}")
     out = Path(out_dir)
-    identity = {"base": base, "pairs": fingerprint([[p.query, p.passage] for p in pairs]),
+    source = resolve_model(base, what="base model")
+    # the base's content digest too: a retrained or rebuilt base folder must not reuse these
+    identity = {"base": base, "base_revision": model_revision(source) if source.local else None,
+                "pairs": fingerprint([[p.query, p.passage] for p in pairs]),
                 "count": len(pairs), "config": asdict(config)}
     marker = out / MARKER
     if marker.is_file():
