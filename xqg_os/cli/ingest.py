@@ -9,6 +9,8 @@ import click
 
 from xqg_os.augment import FORMULAS
 from xqg_os.cli.common import XQGCommand, cluster_options, encoder_options
+from xqg_os.cli.index import layout_options
+from xqg_os.cli.scaleout import ray_options
 from xqg_os.data.corpus import CORPUS_FORMATS
 from xqg_os.ingest.sources import DEFAULT_GENERATED
 from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
@@ -55,11 +57,16 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Retries of 429-rejected documents, with exponential backoff.")
 @click.option("--bulk-refresh-interval", default="-1", show_default=True,
               help="Refresh interval while loading (-1: none; the index's own is restored).")
+@click.option("--concurrency", type=click.IntRange(1), default=2, show_default=True,
+              help="Bulk requests in flight at once (sent by as many threads, while the next "
+                   "batch is encoded).")
 @click.option("--shard", default=None, help="i/N: ingest only shard i of N (0-based).")
 @click.option("--save-vectors", type=click.Path(file_okay=False), default=None,
               help="Also save ids, texts and vectors here (for `evaluate --vectors`).")
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None,
               help="Also write the summary as JSON here.")
+@ray_options
+@layout_options
 @encoder_options
 @cluster_options
 def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
@@ -68,10 +75,11 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
            batch_size: int,
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
-           bulk_refresh_interval: str, shard: str | None, save_vectors: str | None,
-           summary_json: str | None, encoder_config: Any, client_config: Any) -> None:
-    """Write CORPUS into an xQG index: per passage E(p) as passage_vector and the augmented
-    p' as xqg_vector, with text, title, lang and the generated queries.
+           bulk_refresh_interval: str, concurrency: int, shard: str | None,
+           save_vectors: str | None, summary_json: str | None, layout: dict[str, Any],
+           encoder_config: Any, client_config: Any, ray_options: Any) -> None:
+    """Write CORPUS into an xQG index: per passage the augmented p' as xqg_vector (and E(p) as
+    passage_vector with --vector-fields both), with text, title, lang and the generated queries.
 
     Rerunning the same command resumes: passages already in the index are skipped, ids are
     passage ids, so nothing is written twice."""
@@ -92,18 +100,27 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
         corpus=corpus, index=index_name, languages=langs, n=n, alpha=alpha, formula=formula,
         corpus_format=corpus_format, skip_bad_lines=skip_bad_lines, batch_size=batch_size,
         recreate=recreate, engine=engine, space_type=space_type, m=m,
-        ef_construction=ef_construction, shard=parse_shard(shard),
+        ef_construction=ef_construction, shard=parse_shard(shard), **layout,
         bulk=BulkConfig(chunk_size=chunk_size, max_chunk_bytes=max_chunk_mb * 1024 * 1024,
                         max_retries=max_retries, force_merge=force_merge,
-                        bulk_refresh_interval=bulk_refresh_interval))
+                        bulk_refresh_interval=bulk_refresh_interval,
+                        concurrency=concurrency))
     generator = (GeneratorSpec(kind="seq2seq", model=generator_model,
                                device=encoder_config.device) if generator_model else None)
-    client = make_client(client_config)
-    with open_query_source(generated, langs, n, generator) as source:
-        model = load_encoder(encoder_config)
-        with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
-            summary = run_ingest(client, config, model, source, progress=bar,
-                                 save_vectors=save_vectors)
+    if ray_options is not None:
+        from xqg_os.ingest.ray import ingest_ray
+
+        if save_vectors:
+            raise click.UsageError("--save-vectors is not available with --ray")
+        summary = ingest_ray(client_config, config, encoder_config, generated, generator,
+                             ray_options)
+    else:
+        client = make_client(client_config)
+        with open_query_source(generated, langs, n, generator) as source:
+            model = load_encoder(encoder_config)
+            with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
+                summary = run_ingest(client, config, model, source, progress=bar,
+                                     save_vectors=save_vectors)
     data = summary.as_dict()
     for notice in summary.notices:
         click.echo(f"notice: {notice}")
@@ -120,4 +137,6 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
         with open(summary_json, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2)
     if summary.failed:
+        click.echo(f"{len(summary.failed)} documents were not written: rerun the same command "
+                   "to write them (what is indexed is kept)", err=True)
         raise SystemExit(2)

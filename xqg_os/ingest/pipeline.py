@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,8 +23,15 @@ from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
 from xqg_os.ingest.config import IngestConfig, build_meta, check_compatible
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
-from xqg_os.opensearch.bulk import BulkWriter
-from xqg_os.opensearch.index import VECTOR_FIELDS, create_index, index_info
+from xqg_os.opensearch.bulk import SAVED_KEY, BulkWriter
+from xqg_os.opensearch.index import (
+    VECTOR_LAYOUTS,
+    IndexExistsError,
+    IndexSpec,
+    create_index,
+    index_info,
+    index_vector_fields,
+)
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -54,14 +61,23 @@ class IngestSummary:
         return data
 
 
-def _adopt_or_check(client: OpenSearch, index: str, meta: dict[str, Any], dimension: int) -> None:
-    """An existing index must match this run; an empty one made by ``xqg-os index create``
-    (no encoder in its ``_meta``) is adopted when its vector dimension fits."""
+def _adopt_or_check(client: OpenSearch, index: str, meta: dict[str, Any], dimension: int,
+                    fields: tuple[str, ...]) -> None:
+    """An existing index must match this run (its vector fields included); an empty one made by
+    ``xqg-os index create`` (no encoder in its ``_meta``) is adopted when its vector dimension
+    fits."""
     info = index_info(client, index)
     existing = info["meta"]
+    mapped_fields = index_vector_fields(info)
+    if mapped_fields != fields:
+        layout = next((name for name, f in VECTOR_LAYOUTS.items() if f == mapped_fields), None)
+        hint = f"pass vector_fields {layout!r} or recreate" if layout else "pass recreate"
+        raise InputError(f"index {index!r} holds the vector fields {', '.join(mapped_fields)}, "
+                         f"this run writes {', '.join(fields)}; {hint}",
+                         param=("vector_fields", "recreate"))
     if existing.get("encoder") is None and info["docs"] == 0:
         mapped = {name: info["mappings"]["properties"].get(name, {}).get("dimension")
-                  for name in VECTOR_FIELDS}
+                  for name in fields}
         if any(dim != dimension for dim in mapped.values()):
             raise InputError(f"the encoder gives {dimension}-d vectors but index {index!r} maps "
                              f"{mapped}; create it again with dimension {dimension} or pass "
@@ -69,6 +85,52 @@ def _adopt_or_check(client: OpenSearch, index: str, meta: dict[str, Any], dimens
         client.indices.put_mapping(index=index, body={"_meta": {**existing, **meta}})
         return
     check_compatible(existing, meta, index)
+
+
+def prepare_index(client: OpenSearch, config: IngestConfig, meta: dict[str, Any],
+                  dimension: int) -> IndexSpec:
+    """Create the run's index, or adopt the one that is there; safe when several workers
+    (``shard`` i/N on N machines, Ray write tasks) start at the same moment.
+
+    Exactly one worker creates the index; the others find it, or lose the race to create it,
+    and adopt it when its ``_meta`` and vector fields match this run (an incompatible index is
+    refused, see :func:`~xqg_os.ingest.config.check_compatible`). A new index records its own
+    settings for the bulk writer in the same request, so that no worker can mistake another's
+    bulk-load settings for the index's own.
+
+    Returns:
+        The index spec of this run.
+
+    Raises:
+        InputError: the existing index is incompatible with this run.
+    """
+    spec = config.index_spec(dimension)
+    if config.recreate or not client.indices.exists(index=config.index):
+        created = dict(meta)
+        if config.bulk.fast_settings:  # what BulkWriter restores when the load ends
+            created[SAVED_KEY] = {"refresh_interval": None, "translog.durability": None,
+                                  "number_of_replicas": spec.replicas}
+        try:
+            create_index(client, spec, created, recreate=config.recreate)
+            return spec
+        except IndexExistsError:  # another worker created it a moment ago
+            pass
+    _wait_for_primaries(client, config.index)
+    _adopt_or_check(client, config.index, meta, dimension, spec.fields)
+    return spec
+
+
+def _wait_for_primaries(client: OpenSearch, index: str) -> None:
+    """Wait until the index's primary shards are active (an index another worker has just
+    created may still be starting them, and counts and reads would fail until then)."""
+    from xqg_os.opensearch.failures import missing_privilege
+
+    try:
+        client.cluster.health(index=index, wait_for_status="yellow",
+                              params={"timeout": "60s", "request_timeout": 70, "ignore": 408})
+    except Exception as exc:
+        if missing_privilege(exc) is None:  # a role without cluster:monitor/health: go on
+            raise
 
 
 def _batches(config: IngestConfig, summary: IngestSummary) -> Iterator[list[Passage]]:
@@ -87,7 +149,32 @@ def _batches(config: IngestConfig, summary: IngestSummary) -> Iterator[list[Pass
         yield batch
 
 
-def _existing_ids(client: OpenSearch, index: str, ids: list[str]) -> set[str]:
+LOST = "acknowledged, but not in the index after the load (a node failed during it?)"
+
+
+def missing_after_load(client: OpenSearch, config: IngestConfig, expected: int,
+                       known: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """The passages of this run that the index lacks once the load is over, as failures.
+
+    A node that dies during a bulk load (replicas and per-request translog fsync are off then)
+    can take documents it had acknowledged with it; a rerun of the same command writes them.
+    One ``_count`` when the run covered the whole corpus and the index holds exactly that many
+    documents; otherwise a realtime ``mget`` per batch of this run's ids (``known``: ids already
+    reported as failed).
+    """
+    client.indices.refresh(index=config.index)
+    if config.shard.is_whole and client.count(index=config.index)["count"] == expected:
+        return []
+    missing: list[tuple[str, str]] = []
+    for batch in _batches(replace(config, batch_size=1000), IngestSummary()):
+        ids = [p.id for p in batch if p.id not in known]
+        done = existing_ids(client, config.index, ids) if ids else set()
+        missing += [(pid, LOST) for pid in ids if pid not in done]
+    return missing
+
+
+def existing_ids(client: OpenSearch, index: str, ids: list[str]) -> set[str]:
+    """The ids of ``ids`` that the index holds (a realtime ``mget``: no refresh needed)."""
     response = client.mget(index=index, body={"ids": ids}, _source=False, realtime=True)
     return {doc["_id"] for doc in response["docs"] if doc.get("found")}
 
@@ -103,8 +190,12 @@ class _Timer:
         self.stages[self.name] += time.perf_counter() - self.start
 
 
-def _documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]], encoder: Encoder,
-               config: IngestConfig, summary: IngestSummary) -> list[dict[str, Any]]:
+def build_documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]],
+                    encoder: Encoder, config: IngestConfig, summary: IngestSummary,
+                    fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The batch's documents (encode, augment; stage times and passages without queries
+    counted in ``summary``); vectors stay float32 numpy rows until the serializer writes them
+    (orjson, see :mod:`xqg_os.opensearch.serializer`)."""
     stages = summary.stages
     chosen = [select_queries(queries.get(p.id, {}), list(config.languages), config.n)
               for p in batch]
@@ -118,9 +209,11 @@ def _documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]], e
     with _Timer(stages, "augment"):
         mixed = augment(passage_vecs, query_vecs, config.alpha, config.formula,
                         counts=[len(qs) for qs in chosen])
+    vectors = {"passage_vector": np.ascontiguousarray(passage_vecs, dtype=np.float32),
+               "xqg_vector": np.ascontiguousarray(mixed, dtype=np.float32)}
     return [{"passage_id": p.id, "title": p.title, "text": p.text, "lang": p.lang or "",
              "generated_queries": dict(queries.get(p.id, {})),
-             "passage_vector": passage_vecs[i].tolist(), "xqg_vector": mixed[i].tolist()}
+             **{name: vectors[name][i] for name in fields}}
             for i, p in enumerate(batch)]
 
 
@@ -154,23 +247,19 @@ def ingest(client: OpenSearch, config: IngestConfig, encoder: Encoder,
         progress.reset(total=config.shard.size(scanned.passages))
     dimension = int(encoder.dimension)
     meta = build_meta(config, encoder.describe(), dimension, queries.description)
-    spec = config.index_spec(dimension)
-    if client.indices.exists(index=config.index) and not config.recreate:
-        _adopt_or_check(client, config.index, meta, dimension)
-    else:
-        create_index(client, spec, meta, recreate=config.recreate)
+    spec = prepare_index(client, config, meta, dimension)
 
-    export = (VectorFolderWriter(save_vectors, meta, dimension, VECTOR_FIELDS, spec.space_type,
+    export = (VectorFolderWriter(save_vectors, meta, dimension, spec.fields, spec.space_type,
                                  config.index) if save_vectors else None)
     with BulkWriter(client, config.index, config.bulk) as writer:
         for batch in _batches(config, summary):
-            done = _existing_ids(client, config.index, [p.id for p in batch])
+            done = existing_ids(client, config.index, [p.id for p in batch])
             todo = [p for p in batch if p.id not in done]
             summary.already_indexed += len(batch) - len(todo)
             if todo:
                 with _Timer(summary.stages, "queries"):
                     found = queries.source(todo)
-                docs = _documents(todo, found, encoder, config, summary)
+                docs = build_documents(todo, found, encoder, config, summary, spec.fields)
                 if len(docs[0]["xqg_vector"]) != dimension:
                     raise InputError(f"encoder produced {len(docs[0]['xqg_vector'])}-d vectors "
                                      f"but index {config.index!r} holds {dimension}-d ones")
@@ -184,5 +273,7 @@ def ingest(client: OpenSearch, config: IngestConfig, encoder: Encoder,
             writer.flush()
         summary.written = writer.result.written
         summary.failed = list(writer.result.failed)
+    summary.failed += missing_after_load(client, config, scanned.passages - scanned.empty,
+                                         {pid for pid, _ in summary.failed})
     summary.seconds = time.perf_counter() - started
     return summary
