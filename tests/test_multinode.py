@@ -96,12 +96,22 @@ def _health(client: Any, index: str) -> dict[str, Any]:
     return dict(client.cluster.health(index=index))
 
 
-def _ranking(results: list[list[Any]]) -> list[tuple[list[float], set[str]]]:
-    """Per query: the scores, and the ids that score above the last one (the corpus repeats
-    its words, so passages tie, and tied passages may come in another order from a replica)."""
-    return [([round(hit.score, 4) for hit in hits],
-             {hit.id for hit in hits if round(hit.score, 4) > round(hits[-1].score, 4)})
-            for hits in results]
+def _ranking(results: list[list[Any]]) -> list[list[tuple[str, float]]]:
+    """Per query: (id, score) of each hit, best first."""
+    return [[(hit.id, hit.score) for hit in hits] for hits in results]
+
+
+def _same_ranking(got: list[list[tuple[str, float]]], want: list[list[tuple[str, float]]]
+                  ) -> None:
+    """The same scores (to 1e-3), and every passage that clearly beat the last one is found:
+    the corpus repeats its words, so passages tie, tied passages may come in another order from
+    a replica, and its segments differ, which may change a score in the last float32 digits."""
+    assert len(got) == len(want)
+    for got_hits, want_hits in zip(got, want):
+        assert [s for _, s in got_hits] == pytest.approx([s for _, s in want_hits], abs=1e-3)
+        last = want_hits[-1][1]
+        clear = {pid for pid, score in want_hits if score > last + 2e-3}
+        assert clear <= {pid for pid, _ in got_hits}
 
 
 def test_cluster_has_three_nodes_and_places_replicas_apart(client: Any,
@@ -169,12 +179,12 @@ def test_searches_keep_answering_from_replicas_when_a_node_dies(
         vectors = searcher.encode([f"question about {w}" for w in
                                    ("river", "city", "music", "ocean", "castle", "planet")])
         expected = _ranking(searcher.search_vectors(vectors, k=10))
-        assert all(len(scores) == 10 for scores, _ in expected)
+        assert all(len(hits) == 10 for hits in expected)
         cluster.kill(1)
         answered = 0
         until = time.time() + 8
         while time.time() < until:
-            assert _ranking(searcher.search_vectors(vectors, k=10)) == expected
+            _same_ranking(_ranking(searcher.search_vectors(vectors, k=10)), expected)
             answered += 1
         assert answered >= 5
         assert _health(client, index)["status"] in ("yellow", "green")  # replicas promoted

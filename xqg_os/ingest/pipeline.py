@@ -131,6 +131,11 @@ def _wait_for_primaries(client: OpenSearch, index: str) -> None:
     except Exception as exc:
         if missing_privilege(exc) is None:  # a role without cluster:monitor/health: go on
             raise
+    # a primary reported active may still refuse searches for a moment (post-recovery)
+    for _ in range(150):
+        if client.count(index=index, params={"ignore": 503}).get("count") is not None:
+            return
+        time.sleep(0.2)
 
 
 def _batches(config: IngestConfig, summary: IngestSummary) -> Iterator[list[Passage]]:
