@@ -20,7 +20,7 @@ import hashlib
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from xqg_os.errors import InputError, ModelError
 
@@ -301,3 +301,21 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
     if device.startswith("cuda") and _cuda_has_bf16(device):
         return torch.bfloat16
     return torch.float32
+
+
+def load_pretrained(source: ModelSource, revision: str | None, model_class: Any,
+                    what: str, **model_kwargs: Any) -> tuple[Any, Any, str | None]:
+    """Tokenizer and model (eval mode) of ``source`` through a transformers auto class, and
+    the revision to record; any loading failure becomes one :func:`load_error` line.
+
+    ``revision`` is passed for hub models only (a local folder is what it is)."""
+    from transformers import AutoTokenizer
+
+    requested = None if source.local else revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.location, revision=requested)
+        model = model_class.from_pretrained(source.location, revision=requested, **model_kwargs)
+    except Exception as exc:  # noqa: BLE001 - hub, I/O, config errors: many types
+        raise load_error(source, exc, what=what) from None
+    model.eval()
+    return tokenizer, model, model_revision(source, requested)

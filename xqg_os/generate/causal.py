@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 
 from xqg_os.data.corpus import Passage
 from xqg_os.errors import InputError
@@ -37,8 +37,7 @@ from xqg_os.modelfiles import (
     ModelSource,
     check_device,
     check_dtype,
-    load_error,
-    model_revision,
+    load_pretrained,
     resolve_device,
     resolve_dtype,
     resolve_model,
@@ -113,18 +112,12 @@ def load_causal(name: str, revision: str | None, dtype: torch.dtype
         source = ModelSource(model_id, str(folder), local=True)
     else:
         source = resolve_model(name, what="query generator model")
-    requested = None if source.local else revision
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source.location, revision=requested)
-        model = AutoModelForCausalLM.from_pretrained(source.location, revision=requested,
-                                                     dtype=dtype)
-    except Exception as exc:  # noqa: BLE001 - hub, I/O, config errors: many types
-        raise load_error(source, exc, what="query generator") from None
+    tokenizer, model, found = load_pretrained(source, revision, AutoModelForCausalLM,
+                                              "query generator", dtype=dtype)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model.eval()
-    return tokenizer, model, source.model_id, model_revision(source, requested)
+    return tokenizer, model, source.model_id, found
 
 
 def _token_tables(tokenizer: PreTrainedTokenizerBase, eos: Sequence[int]

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from transformers import (
     AutoModelForSeq2SeqLM,
-    AutoTokenizer,
     LogitsProcessorList,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -37,8 +36,7 @@ from xqg_os.generate.sampling import SeededSampler
 from xqg_os.modelfiles import (
     check_device,
     check_dtype,
-    load_error,
-    model_revision,
+    load_pretrained,
     resolve_device,
     resolve_dtype,
     resolve_model,
@@ -95,15 +93,9 @@ def load_seq2seq(name: str, revision: str | None, dtype: torch.dtype
         ModelError: one line, for a missing path or a model that cannot be fetched or loaded.
     """
     source = resolve_model(name, what="query generator model")
-    requested = None if source.local else revision
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source.location, revision=requested)
-        model = AutoModelForSeq2SeqLM.from_pretrained(source.location, revision=requested,
-                                                      dtype=dtype)
-    except Exception as exc:  # noqa: BLE001 - hub, I/O, config errors: many types
-        raise load_error(source, exc, what="query generator") from None
-    model.eval()
-    return tokenizer, model, source.model_id, model_revision(source, requested)
+    tokenizer, model, found = load_pretrained(source, revision, AutoModelForSeq2SeqLM,
+                                              "query generator", dtype=dtype)
+    return tokenizer, model, source.model_id, found
 
 
 class Seq2SeqGenerator(GeneratorBase):
