@@ -23,8 +23,8 @@ def _free_port() -> int:
 def test_create_refuses_bad_dimensions_before_connecting(dim: str) -> None:
     result = CliRunner().invoke(main, ["index", "create", "--index", "x", "--dim", dim,
                                        "--url", f"http://127.0.0.1:{_free_port()}"])
-    assert result.exit_code == 1
-    assert "out of range" in result.output
+    assert result.exit_code == 2  # refused by the option parser
+    assert "is not in the range 1<=x<=16000" in result.output
     assert "Traceback" not in result.output
 
 

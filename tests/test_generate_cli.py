@@ -107,10 +107,11 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, corpus_files: dict[str,
     base = ["--corpus", str(corpus_files["jsonl"]), "--out", str(tmp_path)]
     for extra, message in ((["--shard", "3/2"], "bad shard 3/2"),
                            (["--num-beams", "2", "--n", "3"], "--num-beams 2 < --n 3"),
-                           (["--generator", "openai"], "needs --endpoint"),
-                           (["--top-p", "2"], "--top-p must be in (0, 1]")):
+                           (["--generator", "openai"], "needs --endpoint")):
         result = run(*base, *extra, "--quiet")
         assert result.exit_code == 1 and message in result.output, result.output
+    result = run(*base, "--top-p", "2", "--quiet")  # refused by the option parser
+    assert result.exit_code == 2 and "2.0 is not in the range 0<x<=1" in result.output
 
 
 def test_shards_split_the_corpus(tiny_t5: Path, corpus_files: dict[str, Path],

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from xqg_os.opensearch.bulk import BulkWriter
-from xqg_os.opensearch.index import IndexSpec, create_index, index_info
+from xqg_os.opensearch.index import IndexSpec, create_index
 from xqg_os.opensearch.knn import knn_msearch, knn_query
+from xqg_os.opensearch.meta import index_info
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from xqg_os.cli import main
 from xqg_os.errors import InputError
+from xqg_os.generate.base import GeneratedQueries
+from xqg_os.generate.store import QueryStore
 from xqg_os.opensearch.knn import EF_SEARCH_MULTIPLE
 
 pytestmark = pytest.mark.integration
@@ -50,10 +52,16 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, os_client: Any, os_url: s
                                 "answers": [f"Code{i}"]}) + "\n")
     name = f"test-se-{folder.name[-8:].lower().replace('_', '')}"
     vectors = folder / "vectors"
+    # generated queries, so that xqg_vector differs from passage_vector (two systems)
+    store = QueryStore.create(folder / "generated", {"name": "search-eval", "kind": "test"}, 1)
+    with store.writer() as writer:
+        writer.append([GeneratedQueries(id=f"d{i}", lang="ja", queries=(_words(i, 3),))
+                       for i in range(150)])
     result = CliRunner().invoke(main, [
         "ingest", "--corpus", str(corpus), "--index", name, "--url", os_url,
         "--encoder", str(tiny_bert_path), "--device", "cpu", "--recreate",
-        "--save-vectors", str(vectors)])
+        "--save-vectors", str(vectors), "--generated", str(store.path), "--languages", "ja",
+        "--n", "1", "--alpha", "0.1"])
     assert result.exit_code == 0, result.output
     yield {"index": name, "queries": queries, "qrels": qrels, "answers": answers,
            "vectors": vectors, "corpus": corpus, "folder": folder}

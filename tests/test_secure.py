@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from xqg_os.cli import main
 from xqg_os.opensearch.client import make_client
 from xqg_os.opensearch.failures import PrivilegeError
-from xqg_os.opensearch.index import get_meta
+from xqg_os.opensearch.meta import get_meta
 
 pytestmark = [pytest.mark.integration, pytest.mark.secure]
 

@@ -38,7 +38,7 @@ def cluster() -> None:
     """
 
 
-_port = click.option("--port", type=int, default=None,
+_port = click.option("--port", type=click.IntRange(1, 65535), default=None,
                      help="HTTP port (default 9200, 9243 with --secure, or XQG_OS_PORT).")
 _secure = click.option("--secure", is_flag=True,
                        help="The secured node: TLS on HTTP and transport, users and roles.")

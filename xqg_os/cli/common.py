@@ -20,6 +20,7 @@ import click
 
 from xqg_os.cli.connection import CLIENT_CONFIG
 from xqg_os.cli.connection import cluster_options as cluster_options  # where commands find it
+from xqg_os.cli.params import finite_float
 from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
 
@@ -179,6 +180,8 @@ class XQGGroup(XQGCommand, click.Group):
             ctx.exit(130)
         except Exception as exc:
             error = exc if isinstance(exc, XQGError) else _cluster_failure(exc, ctx)
+            if error is None and isinstance(exc, OSError):
+                error = _os_failure(exc)
             if error is None:
                 raise
             name = ctx.invoked_subcommand
@@ -188,13 +191,38 @@ class XQGGroup(XQGCommand, click.Group):
 
 
 def _cluster_failure(exc: Exception, ctx: click.Context) -> XQGError | None:
-    """An OpenSearch client failure (TLS, credentials, privileges ...) as one line, explained
-    with the running command's cluster configuration; None for any other exception."""
-    if not type(exc).__module__.startswith("opensearchpy"):
-        return None
-    from xqg_os.opensearch.failures import explain
+    """A cluster failure anywhere in the exception's chain (an OpenSearch client error: TLS,
+    credentials, privileges, a lost connection, a timeout, a red index ...; or the connection
+    below the client failing) as one line, explained with the running command's cluster
+    configuration; None for any other exception."""
+    from xqg_os.opensearch.failures import explain_chain
 
-    return explain(exc, ctx.meta.get(CLIENT_CONFIG))
+    return explain_chain(exc, ctx.meta.get(CLIENT_CONFIG))
+
+
+def _os_failure(exc: OSError) -> XQGError:
+    """A file-system failure (a full disk mid-run, a folder gone read-only) as one line."""
+    if exc.strerror and exc.filename is not None:
+        return XQGError(f"{exc.strerror}: '{exc.filename}'")
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return XQGError(lines[0] if lines else type(exc).__name__)
+
+
+def write_summary(path: str, data: Mapping[str, Any]) -> None:
+    """Write a finished job's summary as JSON to ``path``; a failure to write it is a warning,
+    not an error: the job's result is kept elsewhere (the path was checked before the job).
+
+    Args:
+        path: the summary file (``--summary-json``).
+        data: the summary, JSON-serialisable.
+    """
+    import json
+
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+    except OSError as exc:
+        click.echo(f"warning: the summary was not written: {_os_failure(exc)}", err=True)
 
 
 def encoder_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,12 +233,12 @@ def encoder_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--encoder-kind", type=click.Choice(KINDS), default="auto", show_default=True)
     @click.option("--pooling", type=click.Choice(POOLINGS), default="cls", show_default=True)
     @click.option("--normalize", is_flag=True, help="L2-normalise vectors.")
-    @click.option("--query-max-length", type=int, default=32, show_default=True)
-    @click.option("--passage-max-length", type=int, default=128, show_default=True)
+    @click.option("--query-max-length", type=click.IntRange(1), default=32, show_default=True)
+    @click.option("--passage-max-length", type=click.IntRange(1), default=128, show_default=True)
     @click.option("--query-prefix", default="", help="e.g. 'query: ' for e5 models.")
     @click.option("--passage-prefix", default="", help="e.g. 'passage: ' for e5 models.")
     @click.option("--device", default="auto", show_default=True)
-    @click.option("--encode-batch-size", type=int, default=64, show_default=True)
+    @click.option("--encode-batch-size", type=click.IntRange(1), default=64, show_default=True)
     @functools.wraps(func)
     def wrapper(*args: Any, encoder: str, encoder_kind: str, pooling: str, normalize: bool,
                 query_max_length: int, passage_max_length: int, query_prefix: str,
@@ -249,8 +277,8 @@ def evaluation_options(test_help: str) -> Callable[[Callable[..., Any]], Callabl
         @click.option("--correction", type=click.Choice(["holm", "bonferroni", "none"]),
                       default="holm", show_default=True,
                       help="Multiple-testing correction, over all tests of a metric.")
-        @click.option("--significance", type=float, default=0.05, show_default=True,
-                      help="Significance level of the tests.")
+        @click.option("--significance", type=finite_float(0, 1, min_open=True, max_open=True),
+                      default=0.05, show_default=True, help="Significance level of the tests.")
         @functools.wraps(func)
         def wrapper(*args: Any, metrics: str, kt: str, test: str, correction: str,
                     significance: float, **kwargs: Any) -> Any:

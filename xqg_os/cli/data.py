@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from xqg_os.cli.common import XQGGroup
+from xqg_os.cli.params import OutputPath, finite_float
 
 
 @click.group(cls=XQGGroup)
@@ -19,21 +20,23 @@ def data() -> None:
 @data.command()
 @click.option("--languages", default="de,fr,es,pt", show_default=True,
               help="Query languages, comma-separated (each needs apt-get install manpages-XX).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", required=True, type=OutputPath(folder=True, path_type=Path),
               help="Folder for corpus.jsonl, queries.jsonl, qrels.txt, train_pairs.jsonl, "
                    "counts.json.")
-@click.option("--corpus-size", type=int, default=None,
+@click.option("--corpus-size", type=click.IntRange(1), default=None,
               help="Passages in the corpus: the test pages plus seeded distractors [default: "
                    "every English page not used for training].")
-@click.option("--test-fraction", type=float, default=0.5, show_default=True,
+@click.option("--test-fraction", type=finite_float(0, 1, min_open=True), default=0.5,
+              show_default=True,
               help="Share of the translated pages held out for evaluation.")
-@click.option("--max-test-pages", type=int, default=None, help="Cap on the test pages.")
-@click.option("--passage-words", type=int, default=100, show_default=True,
+@click.option("--max-test-pages", type=click.IntRange(1), default=None,
+              help="Cap on the test pages.")
+@click.option("--passage-words", type=click.IntRange(1), default=100, show_default=True,
               help="Words per passage (NAME line + start of DESCRIPTION).")
 @click.option("--man-root", type=click.Path(file_okay=False, path_type=Path),
               default=Path("/usr/share/man"), show_default=True,
               help="The manual folder (English pages in man*/, translations in <lang>/man*/).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="The test/training split and the distractor sample.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def manpages(languages: str, out: Path, corpus_size: int | None, test_fraction: float,

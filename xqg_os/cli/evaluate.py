@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from xqg_os.cli.common import XQGCommand, cluster_options, comma_list, evaluation_options
+from xqg_os.cli.params import OutputPath
 from xqg_os.opensearch.index import VECTOR_FIELDS
 from xqg_os.opensearch.knn import EF_SEARCH_FLOOR, EF_SEARCH_MULTIPLE
 
@@ -41,11 +42,14 @@ BACKENDS = ("opensearch", "exact")  # the hidden --backend: opensearch = k-NN, e
               help="Corpus for passage texts of run-file systems (R@kt).")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None, hidden=True,
               help="Old spelling: opensearch is the default (k-NN), exact is --exact.")
-@click.option("--depth", type=int, default=100, show_default=True,
+@click.option("--depth", type=click.IntRange(1), default=100, show_default=True,
               help="Passages retrieved per query.")
 @click.option("--ef-search", type=click.IntRange(1), default=None,
               help="k-NN candidate list size (HNSW) [default: "
                    f"{EF_SEARCH_MULTIPLE} x --depth, at least {EF_SEARCH_FLOOR}].")
+@click.option("--hybrid", multiple=True, metavar="FUSION",
+              help="Also evaluate BM25 fused with each k-NN system (repeatable): rrf, min_max "
+                   "or l2, optionally :WEIGHT, the BM25 weight in [0, 1] (min_max:0.3).")
 @click.option("--recall-sample", type=click.IntRange(0), default=100, show_default=True,
               help="Queries on which k-NN recall@depth against exact search is measured "
                    "and reported (0: none).")
@@ -57,13 +61,14 @@ BACKENDS = ("opensearch", "exact")  # the hidden --backend: opensearch = k-NN, e
                    "eval_xor_retrieve.py) or zero (a miss); the counts are reported either way.")
 @click.option("--allow-unknown-ids", is_flag=True,
               help="Drop qrels/answers of queries not in --queries instead of failing.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=OutputPath(folder=True), default=None,
               help="Write runs/*.trec, evaluation.json and evaluation.md here.")
 @cluster_options
 def evaluate(queries: str, qrels: str | None, answers: str | None, eval_config: EvalConfig,
              indexes: tuple[str, ...], exact: bool, vectors: str | None, fields: str,
              run_files: tuple[str, ...], corpus: str | None, backend: str | None, depth: int,
-             ef_search: int | None, recall_sample: int, baseline: str | None,
+             ef_search: int | None, hybrid: tuple[str, ...], recall_sample: int,
+             baseline: str | None,
              kt_missing: str, allow_unknown_ids: bool, out: str | None,
              client_config: ClientConfig) -> None:
     """Evaluate systems per query language: standard metrics (ir-measures), R@kt as
@@ -73,7 +78,7 @@ def evaluate(queries: str, qrels: str | None, answers: str | None, eval_config: 
     from xqg_os.evaluate import write_runs
     from xqg_os.search.recall import ann_recall, describe
     from xqg_os.search.runs import evaluate_searchers
-    from xqg_os.search.systems import choose_searchers
+    from xqg_os.search.systems import choose_searchers, judged_absent_warnings
 
     if backend is not None:
         click.echo("warning: --backend is deprecated for 'evaluate'; use --exact for exact "
@@ -81,11 +86,22 @@ def evaluate(queries: str, qrels: str | None, answers: str | None, eval_config: 
     query_list = read_queries(queries)
     config = replace(eval_config, baseline=baseline, allow_unknown_ids=allow_unknown_ids,
                      kt_missing=kt_missing)
+    notices: list[str] = []
     systems = choose_searchers(indexes, comma_list(fields) or None, exact or backend == "exact",
-                               vectors, run_files, corpus, client_config, ef_search)
+                               vectors, run_files, corpus, client_config, ef_search, hybrid,
+                               notices)
+    if vectors and not (exact or backend == "exact"):  # said once the folder proved readable
+        notices.insert(0, "--vectors is searched exactly, as with --exact (no k-NN)"
+                       + ("; --index only names its systems" if indexes else ""))
+    for notice in notices:
+        click.echo(f"note: {notice}", err=True)
+    judged = qrels_to_dict(read_qrels(qrels)) if qrels else None
     report, retrieved = evaluate_searchers(
-        systems, query_list, depth, qrels=qrels_to_dict(read_qrels(qrels)) if qrels else None,
+        systems, query_list, depth, qrels=judged,
         answers=read_answers(answers) if answers else None, config=config, progress=True)
+    if judged is not None:
+        report.warnings.extend(judged_absent_warnings(systems, judged,
+                                                      [query.id for query in query_list]))
     click.echo(report.to_markdown())
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from xqg_os.cli.common import XQGCommand
+from xqg_os.cli.params import OutputPath, finite_float
 from xqg_os.cli.scaleout import ray_options
 from xqg_os.data.corpus import CORPUS_FORMATS
 from xqg_os.languages import XOR_TYDI_LANGUAGES
@@ -25,9 +26,9 @@ DEFAULT_LANGUAGES = ",".join(XOR_TYDI_LANGUAGES)
               help="Skip and report malformed corpus lines instead of stopping.")
 @click.option("--languages", default=DEFAULT_LANGUAGES, show_default=True,
               help="Comma-separated ISO 639-1 codes of the query languages.")
-@click.option("--n", "n", type=int, default=5, show_default=True,
+@click.option("--n", "n", type=click.IntRange(1), default=5, show_default=True,
               help="Queries per passage and language.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", required=True, type=OutputPath(folder=True, path_type=Path),
               help="Output folder; the store goes to OUT/queries-<fingerprint>/.")
 @click.option("--generator", "kind",
               type=click.Choice(["seq2seq", "causal", "translate", "openai", "precomputed"]),
@@ -47,16 +48,18 @@ DEFAULT_LANGUAGES = ",".join(XOR_TYDI_LANGUAGES)
                    "{lang} {title} {passage} {n}. "
                    "[seq2seq default: 'Generate a {language} question for this passage: "
                    "{title} {passage}']")
-@click.option("--top-k", type=int, default=10, show_default=True, help="0 disables top-k.")
-@click.option("--top-p", type=float, default=None, help="Nucleus sampling mass (off by default).")
-@click.option("--temperature", type=float, default=1.0, show_default=True)
-@click.option("--max-new-tokens", type=int, default=64, show_default=True)
-@click.option("--num-beams", type=int, default=1, show_default=True,
+@click.option("--top-k", type=click.IntRange(0), default=10, show_default=True,
+              help="0 disables top-k.")
+@click.option("--top-p", type=finite_float(0, 1, min_open=True), default=None,
+              help="Nucleus sampling mass (off by default).")
+@click.option("--temperature", type=finite_float(0, min_open=True), default=1.0, show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--num-beams", type=click.IntRange(1), default=1, show_default=True,
               help="> 1: deterministic beam search returning the n best beams (needs >= n).")
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True,
+@click.option("--seed", type=click.IntRange(0), default=42, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True,
               help="Inputs (passage x language) per model call.")
-@click.option("--max-input-length", type=int, default=None,
+@click.option("--max-input-length", type=click.IntRange(1), default=None,
               help="Input tokens kept [default: the tokenizer's limit, at most 512; causal: "
                    "passage tokens in the prompt, 128; translate: passage words, 64].")
 @click.option("--prompt-mode", type=click.Choice(["auto", "chat", "few-shot"]), default="auto",
@@ -69,13 +72,13 @@ DEFAULT_LANGUAGES = ",".join(XOR_TYDI_LANGUAGES)
               help="[openai] Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, TGI).")
 @click.option("--api-key", envvar="OPENAI_API_KEY", default=None,
               help="[openai] API key (env OPENAI_API_KEY).")
-@click.option("--concurrency", type=int, default=8, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1), default=8, show_default=True,
               help="[openai] Requests in flight.")
 @click.option("--precomputed", default=None,
               help="[precomputed] The queries: a JSONL file, a query-store folder or a Hugging "
                    "Face dataset name.")
 @click.option("--shard", default=None, help="Process shard i/N: passages whose index % N == i.")
-@click.option("--pool-size", type=int, default=64, show_default=True,
+@click.option("--pool-size", type=click.IntRange(1), default=64, show_default=True,
               help="Passages gathered and sorted by length together.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

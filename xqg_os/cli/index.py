@@ -59,13 +59,15 @@ def index() -> None:
 
 @index.command(renamed={"--name": "--index"})
 @click.option("--index", "name", required=True, help="Index name (lowercase).")
-@click.option("--dim", "dimension", required=True, type=int, help="Vector dimension (1-16000).")
+@click.option("--dim", "dimension", required=True, type=click.IntRange(1, 16000),
+              help="Vector dimension.")
 @click.option("--engine", type=click.Choice(ENGINES), default="lucene", show_default=True,
               help="k-NN engine; faiss needs a cluster with the plugin's native libraries.")
 @click.option("--space-type", type=click.Choice(SPACE_TYPES), default="innerproduct",
               show_default=True)
-@click.option("--m", type=int, default=16, show_default=True, help="HNSW graph degree.")
-@click.option("--ef-construction", type=int, default=128, show_default=True)
+@click.option("--m", type=click.IntRange(2), default=16, show_default=True,
+              help="HNSW graph degree.")
+@click.option("--ef-construction", type=click.IntRange(1), default=128, show_default=True)
 @click.option("--recreate", is_flag=True, help="Delete an existing index of that name first.")
 @layout_options
 @cluster_options
@@ -101,9 +103,13 @@ def delete(name: str, missing_ok: bool, client_config: Any) -> None:
 @click.argument("name")
 @cluster_options
 def info(name: str, client_config: Any) -> None:
-    """Print an index's document count, _meta and mapping as JSON."""
+    """Print an index's document count, aliases, _meta and mapping as JSON (NAME: an index or
+    an alias, whose index is shown)."""
+    from xqg_os.opensearch.alias import aliases_of
     from xqg_os.opensearch.client import make_client
-    from xqg_os.opensearch.index import index_info
+    from xqg_os.opensearch.meta import index_info
 
-    click.echo(json.dumps(index_info(make_client(client_config), name), indent=2,
-                          ensure_ascii=False))
+    client = make_client(client_config)
+    data = index_info(client, name)
+    data = {"index": data["index"], "aliases": aliases_of(client, data["index"]), **data}
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from xqg_os.augment import FORMULAS
-from xqg_os.cli.common import XQGCommand, cluster_options, encoder_options
+from xqg_os.cli.common import XQGCommand, cluster_options, encoder_options, write_summary
 from xqg_os.cli.index import layout_options
+from xqg_os.cli.params import OutputPath, finite_float
 from xqg_os.cli.scaleout import ray_options
 from xqg_os.data.corpus import CORPUS_FORMATS
 from xqg_os.ingest.sources import DEFAULT_GENERATED
@@ -18,12 +18,15 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 
 @click.command(cls=XQGCommand, renamed={"--queries": "--generated",
                                          "--queries-out": "--generated"})
-@click.option("--corpus", required=True, type=click.Path(dir_okay=False),
+@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Passages: JSONL (id,title,text), BEIR corpus.jsonl or TSV (id,text,title).")
 @click.option("--corpus-format", type=click.Choice(CORPUS_FORMATS), default="auto",
               show_default=True)
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed corpus lines.")
-@click.option("--index", "index_name", required=True, help="Target index (created if missing).")
+@click.option("--index", "index_name", default=None,
+              help="Target index (created if missing); with --alias the new index [default: "
+                   "ALIAS-<UTC time>, or the unfinished one of an earlier run]; with "
+                   "--into-existing the application's index.")
 @click.option("--generated", type=click.Path(file_okay=False), default=None,
               help="Query store (generated queries): the --out folder of `xqg-os generate`, "
                    "read; with --generator-model, missing queries are generated into it "
@@ -36,24 +39,24 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Languages of generated queries to mix in (ISO 639-1, comma-separated).")
 @click.option("--n", type=click.IntRange(0), default=5, show_default=True,
               help="Queries per language to mix in (the first n of the store).")
-@click.option("--alpha", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--alpha", type=finite_float(0, 1), default=0.01, show_default=True)
 @click.option("--formula", type=click.Choice(FORMULAS), default="sum", show_default=True,
               help="sum (the public code), mean, or none (baseline; the formula of a run "
                    "without generated queries).")
-@click.option("--batch-size", type=int, default=256, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
               help="Passages per pipeline batch (bounds memory).")
 @click.option("--engine", type=click.Choice(ENGINES), default="lucene", show_default=True)
 @click.option("--space-type", type=click.Choice(SPACE_TYPES), default="innerproduct",
               show_default=True)
-@click.option("--m", type=int, default=16, show_default=True)
-@click.option("--ef-construction", type=int, default=128, show_default=True)
+@click.option("--m", type=click.IntRange(2), default=16, show_default=True)
+@click.option("--ef-construction", type=click.IntRange(1), default=128, show_default=True)
 @click.option("--recreate", is_flag=True, help="Replace an existing index of that name.")
 @click.option("--force-merge", is_flag=True, help="Merge to one segment at the end.")
-@click.option("--chunk-size", type=int, default=500, show_default=True,
+@click.option("--chunk-size", type=click.IntRange(1), default=500, show_default=True,
               help="Documents per bulk request.")
-@click.option("--max-chunk-mb", type=int, default=20, show_default=True,
+@click.option("--max-chunk-mb", type=click.IntRange(1), default=20, show_default=True,
               help="Bytes per bulk request, at most.")
-@click.option("--max-retries", type=int, default=8, show_default=True,
+@click.option("--max-retries", type=click.IntRange(0), default=8, show_default=True,
               help="Retries of 429-rejected documents, with exponential backoff.")
 @click.option("--bulk-refresh-interval", default="-1", show_default=True,
               help="Refresh interval while loading (-1: none; the index's own is restored).")
@@ -61,10 +64,28 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Bulk requests in flight at once (sent by as many threads, while the next "
                    "batch is encoded).")
 @click.option("--shard", default=None, help="i/N: ingest only shard i of N (0-based).")
-@click.option("--save-vectors", type=click.Path(file_okay=False), default=None,
-              help="Also save ids, texts and vectors here (for `evaluate --vectors`).")
-@click.option("--summary-json", type=click.Path(dir_okay=False), default=None,
+@click.option("--save-vectors", type=OutputPath(folder=True), default=None,
+              help="Also save ids, texts and vectors here (for `evaluate --vectors`): the whole "
+                   "index, documents indexed before this run read back from it.")
+@click.option("--summary-json", type=OutputPath(folder=False), default=None,
               help="Also write the summary as JSON here.")
+@click.option("--passage-vectors", type=click.Path(exists=True), default=None,
+              help="Passage vectors computed elsewhere, used instead of encoding the passages: "
+                   "a .npy [passages, dimension] float32/float16 matrix (with "
+                   "--passage-vector-ids) or a --save-vectors folder. --encoder names the "
+                   "encoder that made them (loaded only to encode generated queries).")
+@click.option("--passage-vector-ids", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="The passage ids of the .npy rows, one a line (text or JSONL).")
+@click.option("--alias", default=None,
+              help="Zero-downtime rebuild: ingest into a new index, then move this alias to it "
+                   "in one atomic step once every passage is in (a failed run never moves it; "
+                   "rerun to resume).")
+@click.option("--delete-old", is_flag=True,
+              help="With --alias: delete the indexes the alias pointed to (kept by default).")
+@click.option("--into-existing", is_flag=True,
+              help="Add the vector fields to the application's existing --index (created with "
+                   "index.knn: true) and write them by partial updates of the documents whose "
+                   "ids are the passage ids; its own fields stay, missing ids are reported.")
 @ray_options
 @layout_options
 @encoder_options
@@ -76,7 +97,9 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
            engine: str, space_type: str, m: int, ef_construction: int, recreate: bool,
            force_merge: bool, chunk_size: int, max_chunk_mb: int, max_retries: int,
            bulk_refresh_interval: str, concurrency: int, shard: str | None,
-           save_vectors: str | None, summary_json: str | None, layout: dict[str, Any],
+           save_vectors: str | None, summary_json: str | None, passage_vectors: str | None,
+           passage_vector_ids: str | None, alias: str | None, delete_old: bool,
+           into_existing: bool, layout: dict[str, Any],
            encoder_config: Any, client_config: Any, ray_options: Any) -> None:
     """Write CORPUS into an xQG index: per passage the augmented p' as xqg_vector (and E(p) as
     passage_vector with --vector-fields both), with text, title, lang and the generated queries.
@@ -95,9 +118,15 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     from xqg_os.opensearch.client import make_client
     from xqg_os.shard import parse_shard
 
+    if not (index_name or alias):
+        raise click.UsageError("give --index (or --alias for a rebuild)")
+    if delete_old and not alias or into_existing and (alias or save_vectors):
+        raise click.UsageError("--delete-old goes with --alias; --into-existing with neither "
+                               "--alias nor --save-vectors")
     langs = tuple(parse_languages(languages))
     config = IngestConfig(
-        corpus=corpus, index=index_name, languages=langs, n=n, alpha=alpha, formula=formula,
+        corpus=corpus, index=index_name or str(alias), languages=langs, n=n, alpha=alpha,
+        formula=formula,
         corpus_format=corpus_format, skip_bad_lines=skip_bad_lines, batch_size=batch_size,
         recreate=recreate, engine=engine, space_type=space_type, m=m,
         ef_construction=ef_construction, shard=parse_shard(shard), **layout,
@@ -110,32 +139,61 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     if ray_options is not None:
         from xqg_os.ingest.ray import ingest_ray
 
-        if save_vectors:
-            raise click.UsageError("--save-vectors is not available with --ray")
+        if save_vectors or passage_vectors or alias or into_existing:
+            raise click.UsageError("--save-vectors, --passage-vectors, --alias and "
+                                   "--into-existing are not available with --ray")
         summary = ingest_ray(client_config, config, encoder_config, generated, generator,
                              ray_options)
     else:
         client = make_client(client_config)
         with open_query_source(generated, langs, n, generator) as source:
-            model = load_encoder(encoder_config)
+            vectors = None
+            if passage_vectors:
+                from xqg_os.ingest.declared import encoder_for_vectors
+                from xqg_os.ingest.vectorsource import open_passage_vectors
+
+                with tqdm(unit="row", desc="check vectors", dynamic_ncols=True) as bar:
+                    vectors = open_passage_vectors(passage_vectors, passage_vector_ids, bar)
+                model = encoder_for_vectors(encoder_config, vectors, source.has_queries)
+            else:
+                model = load_encoder(encoder_config)
             with tqdm(unit="doc", desc="ingest", dynamic_ncols=True) as bar:
-                summary = run_ingest(client, config, model, source, progress=bar,
-                                     save_vectors=save_vectors)
+                if alias:
+                    from xqg_os.ingest.rebuild import rebuild
+
+                    summary = rebuild(client, config, model, source, alias=alias,
+                                      index=index_name, delete_old=delete_old, progress=bar,
+                                      save_vectors=save_vectors, passage_vectors=vectors)
+                elif into_existing:
+                    from xqg_os.ingest.existing import ingest_into_existing
+
+                    summary = ingest_into_existing(client, config, model, source, progress=bar,
+                                                   passage_vectors=vectors)
+                else:
+                    summary = run_ingest(client, config, model, source, progress=bar,
+                                         save_vectors=save_vectors, passage_vectors=vectors)
     data = summary.as_dict()
     for notice in summary.notices:
         click.echo(f"notice: {notice}")
     rate = summary.written / summary.seconds if summary.seconds else 0.0
-    click.echo(f"ingested into {index_name}: {summary.written} written, "
+    click.echo(f"ingested into {index_name or alias}: {summary.written} written, "
                f"{summary.already_indexed} already indexed, {summary.skipped_empty} empty "
                f"skipped, {summary.bad_lines} bad lines skipped, {len(summary.failed)} failed, "
                f"{summary.no_queries} without queries; {summary.seconds:.1f}s ({rate:.1f} docs/s)")
+    if summary.missing_languages:
+        click.echo("warning: passages mixed without queries in a requested language (the query "
+                   "store has none for them): " + ", ".join(
+                       f"{lang} {count}" for lang, count in summary.missing_languages.items()),
+                   err=True)
+    if save_vectors:
+        click.echo(f"saved vectors in {save_vectors}, {summary.exported} of them read back from "
+                   "the index (indexed before this run)")
     click.echo("time per stage (s): " + ", ".join(f"{k} {v:.2f}"
                                                   for k, v in summary.stages.items()))
     for doc_id, reason in summary.failed[:20]:
         click.echo(f"failed: {doc_id}: {reason}", err=True)
     if summary_json:
-        with open(summary_json, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
+        write_summary(summary_json, data)
     if summary.failed:
         click.echo(f"{len(summary.failed)} documents were not written: rerun the same command "
                    "to write them (what is indexed is kept)", err=True)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from xqg_os.cli.common import XQGGroup, comma_list, encoder_options, evaluation_options
+from xqg_os.cli.params import OutputPath, finite_float
 from xqg_os.cli.study_manpages import manpages_command
 from xqg_os.opensearch.index import SPACE_TYPES
 
@@ -26,12 +27,12 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @evaluation_options("Paired test against n=0.")
     @click.option("--name", "task_name", default=None,
                   help="The data's name in the table (default: the queries file's stem).")
-    @click.option("--depth", type=int, default=100, show_default=True,
+    @click.option("--depth", type=click.IntRange(1), default=100, show_default=True,
                   help="Passages retrieved per query.")
     @click.option("--space-type", type=click.Choice(SPACE_TYPES), default="innerproduct",
                   show_default=True)
     @click.option("--cache", default="xqg-cache", show_default=True,
-                  type=click.Path(file_okay=False), help="Embedding-cache folder.")
+                  type=OutputPath(folder=True), help="Embedding-cache folder.")
     @click.option("--cache-dtype", type=click.Choice(["float32", "float16"]),
                   default="float32", show_default=True,
                   help="Storage type of the embedding cache.")
@@ -84,9 +85,9 @@ def _store(path: str | None) -> Any:
 def table_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Where a study run's rows and plots go; passes ``out`` and ``plots`` (None: no plots)."""
 
-    @click.option("--out", required=True, type=click.Path(dir_okay=False),
+    @click.option("--out", required=True, type=OutputPath(folder=False),
                   help="Study CSV (rows are merged into an existing one).")
-    @click.option("--plots", default=None, type=click.Path(file_okay=False),
+    @click.option("--plots", default=None, type=OutputPath(folder=True),
                   help="Plot folder (default: plots/ beside --out).")
     @click.option("--no-plots", is_flag=True)
     @functools.wraps(func)
@@ -148,18 +149,19 @@ def sweep(data: Any, sweep_config: Any, encoder_config: Any, grid: Any, cache: s
                    "hf:NAME[:CONFIG] (a dataset's train split; needs datasets).")
 @click.option("--sizes", default="1k,4k,16k", show_default=True,
               help="Training-set sizes, comma-separated (k/m suffixes).")
-@click.option("--checkpoints", required=True, type=click.Path(file_okay=False),
+@click.option("--checkpoints", required=True, type=OutputPath(folder=True),
               help="Folder of the checkpoints (pairs-<size>/; finished ones are reused).")
-@click.option("--epochs", type=int, default=1, show_default=True)
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--lr", type=float, default=2e-5, show_default=True)
-@click.option("--warmup-ratio", type=float, default=0.1, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--lr", type=finite_float(0, min_open=True), default=2e-5, show_default=True)
+@click.option("--warmup-ratio", type=finite_float(0, 1, max_open=True), default=0.1,
+              show_default=True)
 @click.option("--similarity", type=click.Choice(["dot", "cos"]), default="dot",
               show_default=True, help="Training similarity (dot: as an innerproduct index).")
 @click.option("--trainer", type=click.Choice(["auto", "trainer", "loop"]), default="auto",
               show_default=True, help="Training loop: SentenceTransformerTrainer (trainer), a "
                                       "plain loop, or auto.")
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=42, show_default=True)
 @click.option("--with-xqg", is_flag=True,
               help="Also sweep --n/--alpha/--formula/--languages on every checkpoint.")
 @click.option("--generated", type=click.Path(exists=True, file_okay=False), default=None,
@@ -188,9 +190,9 @@ def train(data: Any, sweep_config: Any, encoder_config: Any, grid: Any, cache: s
 @study.command()
 @click.option("--csv", "csv_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The study CSV.")
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
+@click.option("--out", default=None, type=OutputPath(folder=False),
               help="Markdown file (default: report.md beside the CSV).")
-@click.option("--plots", default=None, type=click.Path(file_okay=False),
+@click.option("--plots", default=None, type=OutputPath(folder=True),
               help="Where to (re)draw the plots (default: plots/ beside the report).")
 @click.option("--no-plots", is_flag=True)
 @click.option("--title", default="xQG scaling study", show_default=True)
@@ -221,17 +223,17 @@ def report(csv_path: str, out: str | None, plots: str | None, no_plots: bool,
               help="Query store with queries for the task's documents.")
 @click.option("--id-template", default="{id}", show_default=True,
               help="Query-store id of a document: {id}, {subset}, {split}.")
-@click.option("--export-corpus", type=click.Path(dir_okay=False), default=None,
+@click.option("--export-corpus", type=OutputPath(folder=False), default=None,
               help="Only write the tasks' documents as a JSONL corpus (ids via --id-template) "
                    "for xqg-os generate, then stop.")
 @click.option("--space-type", type=click.Choice(SPACE_TYPES), default="innerproduct",
               show_default=True)
-@click.option("--cache", default="xqg-cache", show_default=True, type=click.Path(file_okay=False),
+@click.option("--cache", default="xqg-cache", show_default=True, type=OutputPath(folder=True),
               help="Embedding-cache folder.")
 @click.option("--results", default="mteb-results", show_default=True,
-              type=click.Path(file_okay=False), help="mteb result cache folder.")
+              type=OutputPath(folder=True), help="mteb result cache folder.")
 @click.option("--overwrite", is_flag=True, help="Recompute results already cached.")
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
+@click.option("--out", default=None, type=OutputPath(folder=False),
               help="Also merge the scores into this study CSV.")
 def mteb_command(encoder_config: Any, grid: Any, tasks: tuple[str, ...], subsets: str | None,
                  splits: str | None, local_corpus: str | None, local_queries: str | None,

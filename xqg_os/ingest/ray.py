@@ -206,7 +206,8 @@ def ingest_ray(client_config: ClientConfig, config: IngestConfig, encoder: Encod
         encoder_desc, dimension = cluster.ray.get(task.remote(encoder))
         store = (_create_store(cluster, generator, generated or DEFAULT_GENERATED, config.n)
                  if generator is not None else generated)
-        queries = store_source(store, config.languages, config.n)[1] if store else None
+        queries = (store_source(store, config.languages, config.n, check=generator is None)[1]
+                   if store else None)
         if queries is None:
             config, notice = config.without_queries()
             summary.notices += [notice] if notice else []

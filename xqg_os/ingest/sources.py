@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xqg_os.data.corpus import Passage
+from xqg_os.errors import InputError
 
 if TYPE_CHECKING:
     from xqg_os.generate.base import QueryGenerator
@@ -64,7 +65,9 @@ def open_query_source(generated: str | Path | None, languages: Sequence[str], n:
     """
     if generator is not None:
         from xqg_os.generate.factory import make_generator
+        from xqg_os.outputs import check_writable
 
+        check_writable(generated or DEFAULT_GENERATED, folder=True, param="generated")
         with GeneratingSource(make_generator(generator), generated or DEFAULT_GENERATED,
                               languages, n) as generating:
             yield ChosenSource(generating, generating.description)
@@ -75,13 +78,45 @@ def open_query_source(generated: str | Path | None, languages: Sequence[str], n:
         yield NO_QUERIES
 
 
-def store_source(path: str | Path, languages: Sequence[str], n: int
+def store_source(path: str | Path, languages: Sequence[str], n: int, check: bool = True
                  ) -> tuple[QuerySource, dict[str, Any]]:
-    """Read queries from a store; returns the source and the store's generator description."""
+    """Read queries from a store; returns the source and the store's generator description.
+    ``check``: refuse a store that lacks ``languages`` or ``n`` (:func:`check_store`); off for
+    a store still being generated, and where the driver has checked already."""
     from xqg_os.generate.store import QueryStore
 
     store = QueryStore.open(path)
+    if check:
+        check_store(store, languages, n)
     return (lambda batch: store.get([p.id for p in batch], list(languages), n)), _described(store)
+
+
+def check_store(store: QueryStore, languages: Sequence[str], n: int) -> None:
+    """Refuse, before anything is created, a store that cannot give what the run asks for.
+
+    Raises:
+        InputError: the store holds fewer than ``n`` queries per language, or no query at all
+            in one of ``languages`` (naming those and the languages it has).
+    """
+    if n > store.max_n:
+        raise InputError(f"query store {store.path} holds {store.max_n} queries per language; "
+                         f"n {n} asks for more", param="n")
+    held = stored_languages(store, languages)
+    missing = [lang for lang in languages if lang not in held]
+    if missing:
+        raise InputError(f"query store {store.path} has no queries in {', '.join(missing)} "
+                         f"(asked for by languages); it has {', '.join(sorted(held)) or 'none'}",
+                         param="languages")
+
+
+def stored_languages(store: QueryStore, wanted: Sequence[str] = ()) -> set[str]:
+    """The languages ``store`` holds queries in: its manifest's, and when some of ``wanted``
+    are not among them, those its records hold (a run killed before closing its writer has
+    not updated the manifest)."""
+    held = set(store.describe().get("languages") or ())
+    if any(lang not in held for lang in wanted):
+        held.update(record.lang for record in store.iter_records())
+    return held
 
 
 def _described(store: QueryStore) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 :class:`BulkWriter` is a context manager: on entry it switches the index to bulk-load settings
 (``refresh_interval: -1``, ``number_of_replicas: 0``), on exit it restores what the index had,
-also after an error, refreshes, and optionally force-merges. Chunking (by count and bytes) and
-429 retries with exponential backoff are streaming_bulk's; every failed item is kept with its id.
+also after an error (without raising over it: with the cluster gone, the settings stay saved in
+``_meta`` and the rerun restores them), refreshes, and optionally force-merges. Chunking (by
+count and bytes) and 429 retries with exponential backoff are streaming_bulk's; every failed
+item is kept with its id, and a failed request (connection lost, 401/403, 503) raises.
 
 Chunks are sent by ``concurrency`` threads (default 2): a node has one write thread per core and
 a single client leaves them idle while it serialises the next chunk. :meth:`BulkWriter.submit`
@@ -20,6 +22,7 @@ serialised in advance.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -58,6 +61,9 @@ class BulkConfig:
     force_merge: bool = False
     request_timeout: float = 120.0
     concurrency: int = 2
+    # "index" writes whole documents; "update" adds a document's fields (all but passage_id)
+    # to the existing document of that id, and fails for an id the index lacks (no upsert)
+    op_type: str = "index"
 
 
 @dataclass
@@ -116,12 +122,30 @@ class BulkWriter:
         try:
             if exc_type is None:
                 self.flush()
-            else:  # let chunks in flight finish, but do not mask the original error
+            else:  # drop queued chunks, let those in flight finish, keep the original error
                 for future in self._pending:
-                    future.exception()
+                    future.cancel()
+                for future in self._pending:
+                    if not future.cancelled():
+                        future.exception()
                 self._pending.clear()
         finally:
             self._pool.shutdown(wait=True)
+            if exc is None:
+                self.restore()
+            else:
+                self._restore_after_error(exc)
+
+    def _restore_after_error(self, error: BaseException) -> None:
+        """:meth:`restore` on the way out of a failed load, never raising over ``error``, and
+        not tried when ``error`` is a lost or timed-out connection (each request would wait for
+        its timeout again): the settings stay saved in ``_meta``, and the rerun that resumes
+        the load restores them."""
+        from xqg_os.opensearch.failures import connection_failed
+
+        if connection_failed(error):
+            return
+        with contextlib.suppress(Exception):  # the original error is the one to report
             self.restore()
 
     def restore(self) -> None:
@@ -141,17 +165,19 @@ class BulkWriter:
                                            request_timeout=3600)
 
     def _send(self, docs: list[dict[str, Any]]) -> list[tuple[bool, str, str]]:
-        """One chunk through streaming_bulk (which splits by bytes and retries 429s)."""
+        """One chunk through streaming_bulk (which splits by bytes and retries 429s).
+
+        A failed document is a result; a failed request (connection lost, timeout, 401/403 for
+        the whole request, 503) raises, and the load stops with that error."""
         from opensearchpy import helpers
 
         cfg = self.config
-        actions = ({"_op_type": "index", "_index": self.index, "_id": doc["passage_id"],
-                    "_source": doc} for doc in docs)
+        actions = (_action(self.index, doc, cfg.op_type) for doc in docs)
         results = []
         for ok, info in helpers.streaming_bulk(
                 self.client, actions, chunk_size=cfg.chunk_size,
                 max_chunk_bytes=cfg.max_chunk_bytes, raise_on_error=False,
-                raise_on_exception=False, max_retries=cfg.max_retries,
+                raise_on_exception=True, max_retries=cfg.max_retries,
                 initial_backoff=cfg.initial_backoff, max_backoff=cfg.max_backoff,
                 request_timeout=cfg.request_timeout):
             item = next(iter(info.values()))
@@ -199,6 +225,14 @@ class BulkWriter:
             self._sink = None
         for ok, doc_id, _reason in done:
             yield ok, doc_id
+
+
+def _action(index: str, doc: dict[str, Any], op_type: str) -> dict[str, Any]:
+    """The bulk action writing ``doc`` (see :attr:`BulkConfig.op_type`)."""
+    if op_type == "update":  # a partial update: the document's other fields stay as they are
+        return {"_op_type": "update", "_index": index, "_id": doc["passage_id"],
+                "doc": {key: value for key, value in doc.items() if key != "passage_id"}}
+    return {"_op_type": "index", "_index": index, "_id": doc["passage_id"], "_source": doc}
 
 
 def _failure_reason(item: dict[str, Any]) -> str:

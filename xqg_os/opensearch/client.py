@@ -15,13 +15,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from xqg_os.errors import ClusterError, InputError
-from xqg_os.opensearch.failures import START_HINT, explain, missing_privilege, redact_url
+from xqg_os.opensearch.failures import (
+    START_HINT,
+    explain,
+    missing_privilege,
+    note_answered,
+    redact_url,
+)
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
 __all__ = ["AUTHS", "DEFAULT_URL", "START_HINT", "ClientConfig", "health", "make_client",
-           "read_password_file"]
+           "read_password_file", "wait_for_primaries"]
 
 DEFAULT_URL = "http://127.0.0.1:9200"
 AUTHS = ("basic", "sigv4")
@@ -149,15 +155,66 @@ def health(client: OpenSearch, url: str = "", config: ClientConfig | None = None
     """Return ``_cluster/health``; raise a one-line :class:`ClusterError` when unreachable.
 
     A user the cluster authenticates but whose roles do not include ``cluster:monitor/health``
-    (a read-only role) passes: the cluster answered and accepted the credentials.
+    (a read-only role) passes: the cluster answered and accepted the credentials. Once it has
+    answered, a connection failure is explained as one lost mid-run (see
+    :func:`~xqg_os.opensearch.failures.note_answered`).
     """
     config = config or ClientConfig(url=url or DEFAULT_URL)
     try:
-        return dict(client.cluster.health())
+        answer = dict(client.cluster.health())
     except Exception as exc:
         if missing_privilege(exc):
+            note_answered(config.url)
             return {"status": "unknown", "reason": "no privilege for cluster:monitor/health"}
         error = explain(exc, config)
         if error is None:
             raise
         raise error from None
+    note_answered(config.url)  # later connection failures are losses mid-run (failures.py)
+    return answer
+
+
+def _allocation_refusal(client: OpenSearch, index: str) -> str | None:
+    """Why the cluster will not allocate the index's first primary, or None when it may (or
+    the user may not ask: a role without ``cluster:monitor/allocation/explain``)."""
+    try:
+        answer = client.cluster.allocation_explain(
+            body={"index": index, "shard": 0, "primary": True})
+    except Exception as exc:
+        if missing_privilege(exc) or getattr(exc, "status_code", None) == 400:
+            return None  # 400: the shard is assigned after all
+        raise
+    if answer.get("can_allocate") != "no":
+        return None
+    deciders = [d.get("explanation", "") for node in answer.get("node_allocation_decisions", [])
+                for d in node.get("deciders", []) if d.get("decision") == "NO"]
+    why = str(answer.get("allocate_explanation") or "allocation is not permitted")
+    return f"{why}: {deciders[0]}" if deciders else why
+
+
+def wait_for_primaries(client: OpenSearch, index: str, timeout_s: float = 60.0) -> None:
+    """Wait until the primary shards of ``index`` are active (an index just created by another
+    worker may still be starting them).
+
+    Raises:
+        ClusterError: the index is red, and the cluster says its primary cannot be allocated
+            (at once), or it is still red after ``timeout_s`` seconds.
+    """
+    def status(wait: float) -> str:
+        try:
+            answer = client.cluster.health(index=index, wait_for_status="yellow", params={
+                "timeout": f"{wait:g}s", "request_timeout": wait + 10, "ignore": 408})
+        except Exception as exc:
+            if missing_privilege(exc):  # a role without cluster:monitor/health: go on
+                return "unknown"
+            raise
+        return str(answer.get("status", "unknown"))
+
+    if status(1) != "red":
+        return
+    refusal = _allocation_refusal(client, index)
+    if refusal is None and status(timeout_s) != "red":
+        return
+    why = refusal or f"its primary shards are still not active after {timeout_s:g}s"
+    raise ClusterError(f"index {index!r} is red: {why}; see `GET _cluster/allocation/explain`, "
+                       "fix the allocation or use another index")

@@ -1,4 +1,5 @@
-"""Index lifecycle: bodies from ``mappings/``, create / delete / info, the ``_meta`` record.
+"""Index lifecycle: bodies from ``mappings/``, create and delete (what an index records is read
+by :mod:`xqg_os.opensearch.meta`).
 
 An index's layout is chosen per use (:class:`IndexSpec`): which vector fields it holds
 (``xqg``: the augmented vector only, what production needs; ``both``: the baseline too, for
@@ -10,13 +11,13 @@ can be recomputed. The layout is recorded in ``_meta["index"]``.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from xqg_os.errors import ClusterError, InputError
+from xqg_os.opensearch.alias import refuse_alias
 from xqg_os.opensearch.guard import check_native, native_engines_available
 
 if TYPE_CHECKING:
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ENGINES", "SPACE_TYPES", "VECTOR_FIELDS", "VECTOR_LAYOUTS", "SOURCE_VECTORS",
            "QUANTIZATIONS", "IndexSpec", "IndexExistsError", "index_body", "create_index",
-           "delete_index", "index_info", "get_meta", "index_vector_fields", "meta_vector_fields",
-           "excluded_vector_fields", "native_engines_available", "node_major"]
+           "delete_index", "SIDE_RECORD_KEY", "native_engines_available", "node_major"]
 
 ENGINES = ("lucene", "faiss")
 SPACE_TYPES = ("innerproduct", "cosinesimil", "l2")
@@ -38,6 +38,9 @@ VECTOR_LAYOUTS = {"xqg": ("xqg_vector",), "both": VECTOR_FIELDS}
 SOURCE_VECTORS = ("auto", "derived", "stored", "excluded")
 QUANTIZATIONS = ("none", "sq")
 DERIVED_SETTING = "knn.derived_source.enabled"
+# the _meta key of the side record in an application's index that xqg-os added vectors to (the
+# application's own _meta stays beside it)
+SIDE_RECORD_KEY = "xqg"
 
 
 class IndexExistsError(InputError):
@@ -195,6 +198,11 @@ def create_index_body(client: OpenSearch, name: str, body: dict[str, Any],
     """
     check_native(client, name, body)
     if client.indices.exists(index=name):
+        if recreate:
+            refuse_alias(client, name, "recreate", "pass alias to rebuild behind it (a new "
+                         "index, then an atomic swap), or name one of those indexes",
+                         param=("recreate", "alias"))
+        refuse_alias(client, name, "creating an index of that name", "choose another name")
         if not recreate:
             raise IndexExistsError(name)
         client.indices.delete(index=name)
@@ -217,86 +225,17 @@ def _reason(exc: Any) -> str:
 
 
 def delete_index(client: OpenSearch, name: str, missing_ok: bool = False) -> bool:
-    """Delete an index. Returns False when it did not exist (and ``missing_ok``)."""
+    """Delete an index. Returns False when it did not exist (and ``missing_ok``).
+
+    Raises:
+        InputError: the index does not exist (without ``missing_ok``), or ``name`` is an alias
+            (the message names the indexes behind it: delete those by their own names).
+    """
     if not client.indices.exists(index=name):
         if missing_ok:
             return False
         raise InputError(f"index {name!r} does not exist")
+    refuse_alias(client, name, "deleting it", "delete the index by its own name (an aliased "
+                 "name goes with its last index)")
     client.indices.delete(index=name)
     return True
-
-
-def _get_mapping(client: OpenSearch, name: str) -> tuple[str, dict[str, Any]]:
-    """The concrete index behind ``name`` and its mappings: one ``GET name/_mapping``, which
-    also says whether the index exists (no ``HEAD``, which needs ``indices:admin/get``)."""
-    from opensearchpy import exceptions
-
-    try:
-        mapping = client.indices.get_mapping(index=name)
-    except exceptions.NotFoundError:
-        raise InputError(f"index {name!r} does not exist") from None
-    concrete = next(iter(mapping))
-    return concrete, dict(mapping[concrete]["mappings"])
-
-
-def index_info(client: OpenSearch, name: str) -> dict[str, Any]:
-    """Mapping, ``_meta``, settings and document count of an index."""
-    concrete, mappings = _get_mapping(client, name)
-    settings = client.indices.get_settings(index=name)[concrete]["settings"]["index"]
-    count = client.count(index=name)["count"]
-    return {"index": concrete, "docs": count, "meta": mappings.get("_meta", {}),
-            "mappings": mappings, "settings": settings}
-
-
-def get_meta(client: OpenSearch, name: str) -> dict[str, Any]:
-    """The ``_meta`` an index was created with (empty when it has none).
-
-    Reads the mapping only (privilege ``indices:admin/mappings/get``): no settings, count or
-    existence check, which read-only roles often may not ask for.
-
-    Raises:
-        InputError: the index does not exist.
-        PrivilegeError: the user may not read the mapping (a :class:`ClusterError` that says
-            to pass the encoder explicitly instead).
-    """
-    from xqg_os.opensearch.failures import PrivilegeError, missing_privilege
-
-    try:
-        return dict(_get_mapping(client, name)[1].get("_meta", {}))
-    except Exception as exc:
-        denied = missing_privilege(exc)
-        if denied is None:
-            raise
-        who = f"user {denied[1]!r}" if denied[1] else "this user"
-        raise PrivilegeError(
-            f"{who} may not read the mapping of index {name!r} (privilege {denied[0]}), where "
-            "xqg-os records the index's encoder: pass the encoder explicitly, or use a role that "
-            f"grants {denied[0]}", privilege=denied[0], param="encoder") from None
-
-
-def index_vector_fields(info: dict[str, Any]) -> tuple[str, ...]:
-    """The xQG vector fields an index maps (from :func:`index_info`), in
-    :data:`VECTOR_FIELDS` order."""
-    properties = info["mappings"].get("properties") or {}
-    return tuple(f for f in VECTOR_FIELDS if (properties.get(f) or {}).get("type") == "knn_vector")
-
-
-def meta_vector_fields(meta: dict[str, Any]) -> tuple[str, ...]:
-    """The vector fields an index's ``_meta`` records (indexes written before layouts were
-    recorded hold both)."""
-    recorded = (meta.get("index") or {}).get("vector_fields")
-    if isinstance(recorded, list) and recorded:
-        return tuple(f for f in VECTOR_FIELDS if f in recorded)
-    return VECTOR_FIELDS
-
-
-def excluded_vector_fields(info: dict[str, Any]) -> tuple[str, ...]:
-    """The vector fields of an index (from :func:`index_info`) that its stored ``_source``
-    leaves out for good (``_source.excludes`` or ``_source.enabled: false``): they cannot be
-    read back. Derived source (3.x) is not such a case: vectors are rebuilt on read."""
-    source = info["mappings"].get("_source") or {}
-    fields = index_vector_fields(info)
-    if source.get("enabled") is False:
-        return fields
-    patterns = [str(p) for p in source.get("excludes") or []]
-    return tuple(f for f in fields if any(fnmatch.fnmatchcase(f, p) for p in patterns))

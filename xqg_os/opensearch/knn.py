@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,31 +54,79 @@ def knn_query(vector: Sequence[float] | np.ndarray, k: int = 10, field: str = "x
     return body
 
 
-def knn_search(client: OpenSearch, index: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run one k-NN body; return the raw hits."""
+def search_error(exc: Exception, index: str) -> Exception:
+    """The library error for a failed search on ``index`` (sync or async client): a missing
+    index is an :class:`InputError`, a refused body a :class:`ClusterError`; others as they
+    are."""
     from opensearchpy import exceptions
 
+    if isinstance(exc, exceptions.NotFoundError):
+        return InputError(f"index {index!r} does not exist")
+    if isinstance(exc, exceptions.RequestError):
+        from xqg_os.opensearch.failures import unavailable  # a closed index
+
+        return (unavailable(str(exc.error), "", index, exc.status_code)
+                or ClusterError(f"search on {index!r} refused: {exc.info}"))
+    return exc
+
+
+@contextmanager
+def translated(translate: Callable[[Exception], Exception]) -> Iterator[None]:
+    """Raise ``translate(exc)`` for an exception of the block (the exception itself, traceback
+    kept, when ``translate`` returns it): a client's errors as library errors, in sync or async
+    code alike."""
     try:
-        response = client.search(index=index, body=body)
-    except exceptions.NotFoundError:
-        raise InputError(f"index {index!r} does not exist") from None
-    except exceptions.RequestError as exc:
-        raise ClusterError(f"search on {index!r} refused: {exc.info}") from None
-    return list(response["hits"]["hits"])
+        yield
+    except Exception as exc:
+        error = translate(exc)
+        if error is exc:
+            raise
+        raise error from None
+
+
+def run_search(client: OpenSearch, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Run one search body; return the whole response."""
+    with translated(lambda exc: search_error(exc, index)):
+        return dict(client.search(index=index, body=body))
+
+
+def knn_search(client: OpenSearch, index: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run one k-NN body; return the raw hits."""
+    return list(run_search(client, index, body)["hits"]["hits"])
+
+
+def msearch_chunks(index: str, bodies: Sequence[dict[str, Any]], max_per_request: int = 100
+                   ) -> list[list[dict[str, Any]]]:
+    """The ``_msearch`` request lines for ``bodies`` on ``index``, ``max_per_request`` bodies
+    per request."""
+    return [[line for body in bodies[start:start + max_per_request]
+             for line in ({"index": index}, body)]
+            for start in range(0, len(bodies), max_per_request)]
+
+
+def msearch_items(response: dict[str, Any], index: str) -> list[dict[str, Any]]:
+    """The per-body responses of one ``_msearch`` response, in order.
+
+    Raises:
+        ClusterError: one of the searches failed.
+    """
+    items = []
+    for item in response["responses"]:
+        if "error" in item:
+            raise ClusterError(f"search on {index!r} failed: {item['error']}")
+        items.append(dict(item))
+    return items
+
+
+def run_msearch(client: OpenSearch, index: str, bodies: Sequence[dict[str, Any]],
+                max_per_request: int = 100) -> list[dict[str, Any]]:
+    """Run many search bodies through ``_msearch``; return each response, in order."""
+    return [item for lines in msearch_chunks(index, bodies, max_per_request)
+            for item in msearch_items(client.msearch(body=lines), index)]
 
 
 def knn_msearch(client: OpenSearch, index: str, bodies: list[dict[str, Any]],
                 max_per_request: int = 100) -> list[list[dict[str, Any]]]:
     """Run many k-NN bodies through ``_msearch``; return the hits of each, in order."""
-    results: list[list[dict[str, Any]]] = []
-    for start in range(0, len(bodies), max_per_request):
-        lines: list[dict[str, Any]] = []
-        for body in bodies[start:start + max_per_request]:
-            lines.append({"index": index})
-            lines.append(body)
-        response = client.msearch(body=lines)
-        for item in response["responses"]:
-            if "error" in item:
-                raise ClusterError(f"search on {index!r} failed: {item['error']}")
-            results.append(list(item["hits"]["hits"]))
-    return results
+    return [list(item["hits"]["hits"])
+            for item in run_msearch(client, index, bodies, max_per_request)]

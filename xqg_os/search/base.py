@@ -10,8 +10,8 @@ query text, an API applications already use.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,7 +24,12 @@ from xqg_os.errors import InputError
 @dataclass(frozen=True)
 class Hit:
     """One search result (``rank`` counts from 1; ``lang``, ``title``, ``text`` are empty when
-    the searcher does not know them)."""
+    the searcher does not know them).
+
+    From OpenSearch also: ``index``, the concrete index that holds it (an alias resolves to
+    one); ``source``, its raw ``_source`` (vector fields left out unless asked for);
+    ``highlight``, the fragments per highlighted field. Neither takes part in the hash.
+    """
 
     id: str
     score: float
@@ -32,6 +37,9 @@ class Hit:
     title: str = ""
     text: str = ""
     rank: int = 0
+    index: str = ""
+    source: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    highlight: Mapping[str, list[str]] = field(default_factory=dict, hash=False)
 
 
 @runtime_checkable
@@ -78,8 +86,8 @@ def resolve_encoder(recorded: Mapping[str, object] | None, encoder: Encoder | No
     """
     if not recorded:
         if encoder is None:
-            raise InputError(f"{source} records no encoder; pass an encoder explicitly",
-                             param="encoder")
+            raise InputError(f"{source} records no encoder (no xQG record: ingest into it "
+                             "first, or pass an encoder explicitly)", param="encoder")
         return encoder
     if encoder is None:
         from xqg_os.encode import load_encoder_from_description

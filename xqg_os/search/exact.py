@@ -193,8 +193,8 @@ def index_searchers(client: OpenSearch, index: str, fields: Sequence[str],
 
 def check_fields(info: dict[str, Any], fields: Sequence[str]) -> None:
     """Raise :class:`InputError` for a field the index (its :func:`index_info
-    <xqg_os.opensearch.index.index_info>`) does not map: a lean index holds only xqg_vector."""
-    from xqg_os.opensearch.index import index_vector_fields
+    <xqg_os.opensearch.meta.index_info>`) does not map: a lean index holds only xqg_vector."""
+    from xqg_os.opensearch.meta import index_vector_fields
 
     mapped = index_vector_fields(info)
     missing = [f for f in fields if f not in mapped]
@@ -205,14 +205,14 @@ def check_fields(info: dict[str, Any], fields: Sequence[str]) -> None:
 
 
 def readable_index(client: OpenSearch, index: str, fields: Sequence[str]) -> dict[str, Any]:
-    """:func:`~xqg_os.opensearch.index.index_info` of an index whose ``fields`` can be read
+    """:func:`~xqg_os.opensearch.meta.index_info` of an index whose ``fields`` can be read
     back: mapped, and in ``_source`` (stored, or derived on 3.x).
 
     Raises:
         InputError: a field the index does not map (a lean index holds only xqg_vector), or
             vectors left out of ``_source`` for good (``source_vectors`` excluded).
     """
-    from xqg_os.opensearch.index import excluded_vector_fields, index_info
+    from xqg_os.opensearch.meta import excluded_vector_fields, index_info
 
     info = index_info(client, index)
     check_fields(info, fields)

@@ -1,0 +1,204 @@
+"""xQG vectors in an application's existing index, beside the application's own fields.
+
+:func:`ingest_into_existing` adds the vector fields (``knn_vector``, the method of the run's
+layout) and ``generated_queries`` to the index's mapping, then writes each passage's vectors
+and generated queries with a partial update of the document whose id is the passage id
+(``update`` bulk actions, no upsert): the application's fields stay as they are, and a passage
+whose id the index lacks is reported as failed, never created. How the vectors were made goes
+into the side record ``_meta["xqg"]``, merged with the application's own ``_meta``; the searcher
+reads it there (:func:`~xqg_os.opensearch.meta.xqg_record`).
+
+The passages come from the corpus file as for any ingest: their ids must be the application's
+document ids. The index must have been created with ``index.knn: true``, a setting OpenSearch
+fixes at creation: without it no k-NN graph is built and a ``knn`` query is refused.
+
+A rerun resumes: documents that have the vector already are skipped (an ``exists`` query), and
+partial updates are idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from xqg_os.encode.base import Encoder
+from xqg_os.errors import ClusterError, InputError
+from xqg_os.ingest.config import IngestConfig, check_compatible
+from xqg_os.ingest.pipeline import LOST, IngestSummary, _batches, begin_run, build_documents
+from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
+from xqg_os.opensearch.alias import alias_targets
+from xqg_os.opensearch.bulk import BulkWriter
+from xqg_os.opensearch.index import (
+    DERIVED_SETTING,
+    SIDE_RECORD_KEY,
+    IndexSpec,
+    index_body,
+    node_major,
+)
+from xqg_os.opensearch.meta import index_info
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
+
+    from xqg_os.ingest.vectorsource import PassageVectors
+
+__all__ = ["prepare_existing", "ingest_into_existing", "with_vectors"]
+
+QUERIES_FIELD = "generated_queries"
+
+
+def _settings(client: OpenSearch, index: str) -> dict[str, str]:
+    flat = client.indices.get_settings(index=index, flat_settings=True, include_defaults=True)
+    entry = flat[index]
+    return {key: str(value) for part in ("defaults", "settings")
+            for key, value in (entry.get(part) or {}).items()}
+
+
+def _check_fields(index: str, mapped: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``wanted`` the mapping lacks; refuses one mapped otherwise."""
+    missing = {}
+    for name, field in wanted.items():
+        have = mapped.get(name)
+        if have is None:
+            missing[name] = field
+        elif (have.get("type", "object") != field.get("type", "object")  # objects: no type
+              or have.get("dimension") != field.get("dimension")):
+            found = have.get("type", "object")
+            if have.get("dimension") is not None:
+                found += f", dimension {have['dimension']}"
+            want = field["type"] + (f", dimension {field['dimension']}"
+                                    if "dimension" in field else "")
+            raise InputError(f"index {index!r} maps {name} as {found}, xQG needs {want}: "
+                             "rename the application's field, or write xQG into an index of "
+                             "its own")
+    return missing
+
+
+def prepare_existing(client: OpenSearch, config: IngestConfig, meta: dict[str, Any],
+                     dimension: int) -> tuple[str, IndexSpec]:
+    """Add the run's vector fields to the application's index and record the side record.
+
+    Args:
+        config: the run; ``config.index`` names the application's index (or an alias of one).
+        meta: the ``_meta`` this run records (:func:`~xqg_os.ingest.config.build_meta`).
+        dimension: the encoder's vector dimension.
+
+    Returns:
+        The concrete index and the run's index spec (its vector fields, the k-NN method).
+
+    Raises:
+        InputError: the index does not exist, is an alias of several, was created by xqg-os,
+            lacks ``index.knn``, maps a field of ours otherwise, or holds vectors made
+            differently; a layout choice that only a new index can take.
+    """
+    if config.source_vectors != "auto":
+        raise InputError("source_vectors applies to a new index; the application's index keeps "
+                         "its own _source", param="source_vectors")
+    targets = alias_targets(client, config.index)
+    if len(targets) > 1:
+        raise InputError(f"{config.index!r} is an aliased name for {', '.join(targets)}: name "
+                         "one index", param="index")
+    info = index_info(client, config.index)
+    index, app_meta = str(info["index"]), dict(info["meta"])
+    if "encoder" in app_meta:
+        raise InputError(f"index {index!r} was created by xqg-os: ingest into it as usual, "
+                         "without into_existing", param="into_existing")
+    settings = _settings(client, index)
+    if settings.get("index.knn", "false").lower() != "true":
+        raise InputError(f"index {index!r} was created without index.knn: true, which "
+                         "OpenSearch fixes at creation (no k-NN graph, knn queries refused): "
+                         "reindex the application's documents into an index created with "
+                         "\"index.knn\": true, then add xQG to that one")
+    major, version = node_major(client)
+    spec = replace(config.index_spec(dimension), name=index).for_node(major, version)
+    properties = index_body(spec, {}, major)["mappings"]["properties"]
+    wanted = {name: properties[name] for name in (*spec.fields, QUERIES_FIELD)}
+    missing = _check_fields(index, info["mappings"].get("properties") or {}, wanted)
+    side = app_meta.get(SIDE_RECORD_KEY)
+    if isinstance(side, dict):
+        check_compatible(side, meta, index)
+    elif len(missing) < len(wanted):
+        raise InputError(f"index {index!r} maps {', '.join(sorted(set(wanted) - set(missing)))}"
+                         " but records no xQG side record: rename those fields, or write xQG "
+                         "into an index of its own")
+    derived = major >= 3 and settings.get(f"index.{DERIVED_SETTING}", "").lower() == "true"
+    layout = {**spec.layout(), "source_vectors": "derived" if derived else "stored",
+              "shards": int(settings.get("index.number_of_shards", 1)),
+              "replicas": int(settings.get("index.number_of_replicas", 0))}
+    from opensearchpy import exceptions
+
+    try:
+        client.indices.put_mapping(index=index, body={
+            "properties": missing,
+            "_meta": {**app_meta, SIDE_RECORD_KEY: {**meta, "index": layout}}})
+    except exceptions.RequestError as exc:
+        raise ClusterError(f"OpenSearch refused the xQG fields in {index!r}: {exc.error} "
+                           f"{exc.info}") from None
+    return index, spec
+
+
+def with_vectors(client: OpenSearch, index: str, ids: list[str],
+                 field: str = "xqg_vector") -> set[str]:
+    """The ids of ``ids`` whose document holds ``field`` (searchable since the last refresh)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        part = ids[start:start + 1000]
+        response = client.search(index=index, body={
+            "size": len(part), "_source": False, "query": {"bool": {"filter": [
+                {"ids": {"values": part}}, {"exists": {"field": field}}]}}})
+        found.update(str(hit["_id"]) for hit in response["hits"]["hits"])
+    return found
+
+
+def _update(doc: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The part of a built document that goes into the application's document."""
+    return {"passage_id": doc["passage_id"], QUERIES_FIELD: doc[QUERIES_FIELD],
+            **{name: doc[name] for name in fields}}
+
+
+def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Encoder,
+                         queries: ChosenSource = NO_QUERIES, progress: Any | None = None,
+                         passage_vectors: PassageVectors | None = None) -> IngestSummary:
+    """Add xQG vectors to the documents of an application's index; see the module docstring.
+
+    Args:
+        client, encoder, queries, progress, passage_vectors: as for
+            :func:`~xqg_os.ingest.pipeline.ingest`.
+        config: the run; ``config.index`` is the application's index. Its bulk-load settings
+            are not used: the index is live, so its refresh interval and replicas stay.
+
+    Returns:
+        The summary: ``written`` documents updated, ``already_indexed`` ones that had the
+        vectors, ``failed`` ids the index lacks (``document_missing_exception``) or could not
+        update.
+    """
+    if config.recreate:
+        raise InputError("into_existing adds vectors to the application's documents: recreate "
+                         "does not apply", param=("recreate", "into_existing"))
+    started = time.perf_counter()
+    config, summary, _, meta = begin_run(config, encoder, queries, progress)
+    index, spec = prepare_existing(client, config, meta, int(encoder.dimension))
+    client.indices.refresh(index=index)  # vectors written by an earlier run become visible
+    bulk = replace(config.bulk, fast_settings=False, op_type="update")
+    with BulkWriter(client, index, bulk) as writer:
+        for batch in _batches(config, summary):
+            done = with_vectors(client, index, [p.id for p in batch])
+            todo = [p for p in batch if p.id not in done]
+            summary.already_indexed += len(batch) - len(todo)
+            if todo:
+                docs = build_documents(todo, queries.source(todo), encoder, config, summary,
+                                       spec.fields, passage_vectors)
+                writer.submit([_update(doc, spec.fields) for doc in docs])
+            if progress is not None:
+                progress.update(len(batch))
+        writer.flush()
+        summary.written = writer.result.written
+        summary.failed = list(writer.result.failed)
+    known = {pid for pid, _ in summary.failed}  # the writer refreshed the index on exit
+    for batch in _batches(replace(config, batch_size=1000), IngestSummary()):
+        ids = [p.id for p in batch if p.id not in known]
+        done = with_vectors(client, index, ids) if ids else set()
+        summary.failed += [(pid, LOST) for pid in ids if pid not in done]
+    summary.seconds = time.perf_counter() - started
+    return summary
