@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from xqg_os.cli import main
-from xqg_os.cli.common import XQGCommand, flag_message, rename_flags
+from xqg_os.cli.common import XQGCommand, rename_flags
+from xqg_os.cli.flags import flag_message
 from xqg_os.errors import InputError
 from xqg_os.generate import QueryStore
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,21 @@ def test_a_stalled_node_is_one_line_with_a_hint(proxy: FaultProxy, index_name: s
     error = one_line_error(CliRunner().invoke(cli, ["count"]))
     assert f"OpenSearch at {proxy.url} did not answer within 1s" in error
     assert "stalled, paused or overloaded" in error and "rerun the same command" in error
+
+
+def test_the_timeout_flag_sets_the_wait_and_the_message_names_it(proxy: FaultProxy,
+                                                                  index_name: str) -> None:
+    """``--timeout`` reaches the client: a stalled node is given up on after that many
+    seconds, and the one line says the flag waits longer."""
+    proxy.stall = 4.0
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["index", "info", index_name, "--url", proxy.url,
+                                       "--timeout", "1"])
+    waited = time.monotonic() - started
+    proxy.stall = 0.0
+    error = one_line_error(result)
+    assert "did not answer within 1s" in error and "a larger --timeout waits longer" in error
+    assert waited < 4.0, waited  # the default 60 s would wait for the stall to end
 
 
 @pytest.fixture

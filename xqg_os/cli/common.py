@@ -1,40 +1,25 @@
 """Shared CLI plumbing: library errors in the user's flags, deprecated flag spellings, cluster and
 encoder options.
 
-The library names its own parameters in errors (``XQGError(..., param="skip_bad_lines")``);
-:func:`flag_message` turns that name into the flag of the running command that feeds it, found
-from the command's options (python name -> first long flag) or, where the library's name differs
-from the option's, through :data:`PARAM_OPTIONS`. :class:`XQGCommand` accepts old flag spellings
-for one release: it rewrites them before parsing and prints a one-line notice.
+The library names its own parameters in errors; :mod:`xqg_os.cli.flags` writes them as the
+running command's flags. :class:`XQGCommand` accepts old flag spellings for one release: it
+rewrites them before parsing and prints a one-line notice.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from xqg_os.cli.connection import CLIENT_CONFIG
 from xqg_os.cli.connection import cluster_options as cluster_options  # where commands find it
+from xqg_os.cli.flags import feeding, flag_message
 from xqg_os.cli.params import finite_float
 from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
-
-# library parameter -> python names of the options that feed it, where the two differ (tried
-# when the running command has no option of the library's name)
-PARAM_OPTIONS: dict[str, tuple[str, ...]] = {
-    "backend": ("trainer",),           # TrainConfig.backend
-    "dtype": ("cache_dtype",),         # SweepConfig.dtype: the embedding cache's dtype
-    "learning_rate": ("lr",),          # TrainConfig.learning_rate
-    "queries_file": ("precomputed",),  # GeneratorSpec.queries_file
-    "qrels": ("local_qrels",),         # the mteb bridge's local task
-    "k": ("depth",),                   # searchers' k: passages retrieved per query
-    "query_store": ("generated",),     # the study's query store
-}
 
 
 def comma_list(value: str | None) -> list[str]:
@@ -48,53 +33,6 @@ def int_list(value: str | None, option: str) -> tuple[int, ...]:
         return tuple(int(item) for item in comma_list(value))
     except ValueError:
         raise XQGError(f"{option} takes comma-separated integers, got {value!r}") from None
-
-
-def _replace_word(message: str, word: str, new: str) -> str:
-    """``word`` replaced by ``new`` wherever it stands alone (not inside a longer name)."""
-    return re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lambda _: new, message)
-
-
-def _long_flag(option: click.Option) -> str:
-    return next((opt for opt in option.opts if opt.startswith("--")), option.opts[0])
-
-
-def flag_for(command: click.Command, param: str) -> str | None:
-    """The flag of ``command`` that feeds the library parameter ``param``, if it has one."""
-    options = {p.name: p for p in command.params if isinstance(p, click.Option)}
-    for name in (param, *PARAM_OPTIONS.get(param, ())):
-        if name in options:
-            return _long_flag(options[name])
-    return None
-
-
-def flag_message(exc: XQGError, command: click.Command | None) -> str:
-    """The error's message, its parameters (``exc.params``) written as ``command``'s flags."""
-    message = str(exc)
-    if command is None:
-        return message
-    for param in exc.params:
-        flag = flag_for(command, param)
-        if flag:
-            message = _replace_word(message, param, flag)
-    return message
-
-
-@contextmanager
-def feeding(**options: str) -> Iterator[None]:
-    """Map library parameters to the options that feed them, for one library call whose names
-    clash with other options of the command (``EncoderConfig.batch_size`` is
-    ``--encode-batch-size`` where ``--batch-size`` is the command's own)."""
-    try:
-        yield
-    except XQGError as exc:
-        if not any(param in options for param in exc.params):
-            raise
-        message = str(exc)
-        for param in exc.params:
-            if param in options:
-                message = _replace_word(message, param, options[param])
-        raise type(exc)(message, param=tuple(options.get(p, p) for p in exc.params)) from None
 
 
 def _command_name(ctx: click.Context) -> str:

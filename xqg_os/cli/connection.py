@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from xqg_os.cli.params import finite_float
+
 CLIENT_CONFIG = "xqg_os.client_config"  # ctx.meta key: the running command's ClientConfig
 
 
@@ -93,17 +95,23 @@ def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--aws-service", type=click.Choice(AWS_SERVICES),
                   envvar="XQG_OPENSEARCH_AWS_SERVICE", default="es", show_default=True,
                   help="For sigv4: es (managed domains) or aoss (OpenSearch Serverless).")
+    @click.option("--timeout", envvar="XQG_OPENSEARCH_TIMEOUT", default=60.0,
+                  type=finite_float(min=1.0), show_default=True,
+                  help="Seconds to wait for each answer of the cluster (env "
+                       "XQG_OPENSEARCH_TIMEOUT); bulk requests wait at least twice as long.")
     @functools.wraps(func)
     def wrapper(*args: Any, url: str, user: str | None, password: str | None,
                 password_file: str | None, ca_certs: str | None, insecure: bool, auth: str,
-                aws_region: str | None, aws_service: str, **kwargs: Any) -> Any:
+                aws_region: str | None, aws_service: str, timeout: float,
+                **kwargs: Any) -> Any:
         from xqg_os.opensearch.client import ClientConfig
 
         ctx = click.get_current_context()
         config = ClientConfig(url=url, user=user,
                               password=_password(ctx, user, password, password_file, auth),
                               ca_certs=ca_certs, verify_certs=not insecure, auth=auth,
-                              aws_region=aws_region, aws_service=aws_service)
+                              aws_region=aws_region, aws_service=aws_service,
+                              timeout=timeout)
         ctx.meta[CLIENT_CONFIG] = config
         kwargs["client_config"] = config
         return func(*args, **kwargs)

@@ -133,7 +133,8 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
         bulk=BulkConfig(chunk_size=chunk_size, max_chunk_bytes=max_chunk_mb * 1024 * 1024,
                         max_retries=max_retries, force_merge=force_merge,
                         bulk_refresh_interval=bulk_refresh_interval,
-                        concurrency=concurrency))
+                        concurrency=concurrency,
+                        request_timeout=max(120.0, 2 * client_config.timeout)))
     generator = (GeneratorSpec(kind="seq2seq", model=generator_model,
                                device=encoder_config.device) if generator_model else None)
     if ray_options is not None:

@@ -139,7 +139,7 @@ def _timeout(reason: str, where: str, config: ClientConfig | None) -> ClusterErr
     return ClusterError(f"OpenSearch at {where} did not answer{within}: the node is stalled, "
                         "paused or overloaded (a long garbage collection, a full disk, a "
                         "stopped process); check that `GET _cluster/health` answers, then "
-                        f"{RESUME_HINT}")
+                        f"{RESUME_HINT} (a larger timeout waits longer)", param="timeout")
 
 
 def unavailable(kind: str, reason: str, index: str = "", status: int | str = "",
