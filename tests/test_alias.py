@@ -226,3 +226,18 @@ def alias_targets_url(url: str, alias: str) -> list[str]:
     from xqg_os.opensearch.client import ClientConfig, make_client
 
     return alias_targets(make_client(ClientConfig(url=url)), alias)
+
+
+def test_ingest_through_an_alias_of_several_indexes_is_refused_before_writing(
+        tmp_path: Path, alias: str, os_client: Any, encoder: Any) -> None:
+    """An alias over two indexes cannot take writes: one line naming them, nothing written."""
+    from xqg_os.ingest.pipeline import ingest
+
+    for part in ("a", "b"):
+        os_client.indices.create(index=f"{alias}-{part}")
+    os_client.indices.update_aliases(body={"actions": [
+        {"add": {"index": f"{alias}-{part}", "alias": alias}} for part in ("a", "b")]})
+    with pytest.raises(InputError, match=rf"{alias}-a, {alias}-b\), which cannot take writes"):
+        ingest(os_client, _config(_corpus(tmp_path / "c.jsonl"), alias), encoder)
+    os_client.indices.refresh(index=alias)
+    assert os_client.count(index=alias)["count"] == 0

@@ -186,18 +186,20 @@ class VectorFolder:
 def _folder_meta(path: Path) -> JsonObject:
     if (path / "ids.txt").exists() or any(path.glob("*.f32")):
         raise InputError(f"{path} holds vectors in the old raw .f32 layout, which this version "
-                         "no longer reads; re-export them (ingest again with save_vectors)")
+                         "no longer reads; re-export them by ingesting again with save_vectors",
+                         param="save_vectors")
     meta_path = path / "meta.json"
     if not meta_path.is_file() or not (path / IDS_FILE).is_file():
         raise InputError(f"{path} holds no saved vectors (meta.json or {IDS_FILE} missing); "
-                         "write them with ingest's save_vectors")
+                         "write them by ingesting with save_vectors", param="save_vectors")
     try:
         meta = parse_object(meta_path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise malformed_line(meta_path, 1, str(exc)) from None
     if meta.get("format") != FOLDER_FORMAT:
         raise InputError(f"{path} is a vector folder of format {meta.get('format')!r}, not "
-                         f"{FOLDER_FORMAT}; re-export it (ingest again with save_vectors)")
+                         f"{FOLDER_FORMAT}; re-export it by ingesting again with save_vectors",
+                         param="save_vectors")
     return meta
 
 
