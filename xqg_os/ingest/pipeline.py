@@ -10,7 +10,7 @@ exactly once. An index whose ``_meta`` says it was built differently is refused 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ import numpy as np
 from xqg_os.augment import augment, select_queries
 from xqg_os.data.corpus import CorpusStats, Passage, passage_input, read_corpus, scan_corpus
 from xqg_os.encode.base import Encoder
-from xqg_os.errors import ClusterError, InputError
+from xqg_os.errors import InputError
 from xqg_os.ingest.config import IngestConfig, build_meta, check_compatible
 from xqg_os.ingest.export import IndexExport
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
@@ -150,9 +150,13 @@ def _wait_for_primaries(client: OpenSearch, index: str) -> None:
         time.sleep(0.2)
 
 
-def _batches(config: IngestConfig, summary: IngestSummary) -> Iterator[list[Passage]]:
+def _batches(config: IngestConfig, summary: IngestSummary,
+             passages: Iterable[Passage] | None = None) -> Iterator[list[Passage]]:
+    """The run's non-empty passages in batches: ``passages`` (another source, e.g. the index
+    itself: :mod:`xqg_os.ingest.indexsource`), by default the corpus file."""
     batch: list[Passage] = []
-    corpus = read_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+    corpus = (read_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+              if passages is None else passages)
     for passage in config.shard.select(corpus):
         summary.passages += 1
         if passage.is_empty:
@@ -190,17 +194,35 @@ def missing_after_load(client: OpenSearch, config: IngestConfig, expected: int,
     return missing
 
 
-def existing_ids(client: OpenSearch, index: str, ids: list[str]) -> set[str]:
-    """The ids of ``ids`` that the index holds (a realtime ``mget``: no refresh needed)."""
-    response = client.mget(index=index, body={"ids": ids}, _source=False, realtime=True)
-    error = next((doc["error"] for doc in response["docs"] if doc.get("error")), None)
-    if isinstance(error, dict):  # e.g. the index went red mid-run: no copy of a shard
+def existing_ids(client: OpenSearch, index: str, ids: list[str], patience: float = 30.0
+                 ) -> set[str]:
+    """The ids of ``ids`` that the index holds (a realtime ``mget``: no refresh needed).
+
+    Ids whose shard copy does not answer (a node that just left: its replicas take over within
+    seconds) are asked again, with backoff, for up to ``patience`` seconds; ids still unknown
+    then count as absent, which only rewrites them (writes by id are idempotent), unless no
+    copy of their shard is active at all (a red index: a ClusterError, one line).
+    """
+    found: set[str] = set()
+    pending, waited, pause = list(ids), 0.0, 0.5
+    while True:
+        response = client.mget(index=index, body={"ids": pending}, _source=False, realtime=True)
+        found |= {doc["_id"] for doc in response["docs"] if doc.get("found")}
+        errors = {doc["_id"]: doc["error"] for doc in response["docs"] if doc.get("error")}
+        if not errors:
+            return found
+        if waited >= patience:
+            break
+        time.sleep(pause)
+        waited, pause, pending = waited + pause, min(pause * 2, 4.0), list(errors)
+    error = next(iter(errors.values()))
+    if isinstance(error, dict):
         from xqg_os.opensearch.failures import unavailable
 
-        kind, reason = str(error.get("type", "")), str(error.get("reason", ""))
-        raise (unavailable(kind, reason, index) or ClusterError(
-            f"cannot read from index {index!r}: {kind}: {reason}"))
-    return {doc["_id"] for doc in response["docs"] if doc.get("found")}
+        red = unavailable(str(error.get("type", "")), str(error.get("reason", "")), index)
+        if red is not None:
+            raise red
+    return found
 
 
 class _Timer:
@@ -261,7 +283,8 @@ def begin_run(config: IngestConfig, encoder: Encoder, queries: ChosenSource,
         config, notice = config.without_queries()
         summary.notices += [notice] if notice else []
     with _Timer(summary.stages, "scan"):
-        scanned = scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+        scanned = (scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+                   if config.corpus else CorpusStats())  # no file: passages from elsewhere
     summary.bad_lines = len(scanned.bad_lines)
     if progress is not None:
         progress.reset(total=config.shard.size(scanned.passages))
