@@ -86,8 +86,10 @@ def app(os_client: Any, os_url: str, tmp_path_factory: pytest.TempPathFactory
 def test_the_readme_steps_run_and_print_two_pages_and_hybrid(app: dict[str, Any]) -> None:
     steps = [" ".join(tokens[:3]) for tokens, _ in app["outputs"]]
     assert steps == ["python -m examples.articles_app", "xqg-os generate --corpus",
-                     "xqg-os ingest --corpus", "python -m examples.articles_app"]
-    assert "60 articles loaded; exported 60" in app["outputs"][0][1]
+                     "xqg-os ingest --index", "python -m examples.articles_app"]
+    assert "60 articles loaded" in app["outputs"][0][1]
+    assert "--corpus" not in app["outputs"][2][0]  # the index is the corpus: no export step
+    assert "60 written, 0 already indexed" in app["outputs"][2][1]
     printed = app["outputs"][-1][1].splitlines()
     headers = [line for line in printed if not line.startswith(" ")]
     assert headers == ["k-NN (xQG), category history: page 1 of 2",
@@ -120,6 +122,7 @@ def test_the_apps_fields_and_meta_survive_the_vector_ingest(app: dict[str, Any],
     meta = mapping["_meta"]
     assert {key: meta[key] for key in APP_META} == APP_META
     assert meta["xqg"]["encoder"]["kind"] == "usem"
+    assert meta["xqg"]["passages"] == {"source": "index", "index_fields": ["headline", "body"]}
     assert (meta["xqg"]["formula"], meta["xqg"]["alpha"]) == ("mean", 0.3)
 
 

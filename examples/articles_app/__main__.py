@@ -1,7 +1,8 @@
 """``python -m examples.articles_app setup|search``: the application's two steps.
 
-``setup`` creates the application's index, loads its articles and exports them as the corpus
-``xqg-os ingest --into-existing`` reads; ``search`` prints two k-NN pages and the hybrid top
+``setup`` creates the application's index and loads its articles, whose ``headline`` and
+``body`` ``xqg-os ingest --into-existing --text-fields headline,body`` then reads from the index
+itself; ``search`` prints two k-NN pages and the hybrid top
 hits for a query. The node is ``--url``, by default ``XQG_OPENSEARCH_URL`` or the local one.
 """
 
@@ -11,12 +12,11 @@ import argparse
 import asyncio
 import os
 import sys
-from pathlib import Path
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import OpenSearchException
 
-from examples.articles_app.articles import CATEGORIES, create_index, export_corpus, load
+from examples.articles_app.articles import CATEGORIES, create_index, load
 from examples.articles_app.search import article_filter, serve, show
 from xqg_os.errors import XQGError
 
@@ -27,10 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", default=os.environ.get("XQG_OPENSEARCH_URL",
                                                         "http://127.0.0.1:9200"))
     steps = parser.add_subparsers(dest="step", required=True)
-    setup = steps.add_parser("setup", help="create the index, load the articles, export them")
+    setup = steps.add_parser("setup", help="create the index and load the articles")
     setup.add_argument("--index", default="articles")
-    setup.add_argument("--corpus-out", type=Path, default=Path("runs/articles/corpus.jsonl"),
-                       help="the corpus file for xqg-os ingest (id, title, text)")
     search = steps.add_parser("search", help="k-NN pages and hybrid hits for a query")
     search.add_argument("--index", default="articles")
     search.add_argument("--category", choices=sorted(CATEGORIES))
@@ -40,14 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup(url: str, index: str, corpus_out: Path) -> None:
+def _setup(url: str, index: str) -> None:
     client = OpenSearch(url)
     if client.indices.exists(index=index):
         sys.exit(f"error: index {index!r} exists already: delete it (xqg-os index delete "
                  f"{index}) or choose another --index")
     create_index(client, index)
-    print(f"created {index}: {load(client, index)} articles loaded; exported "
-          f"{export_corpus(client, index, corpus_out)} to {corpus_out}")
+    print(f"created {index}: {load(client, index)} articles loaded")
 
 
 def _search(args: argparse.Namespace) -> None:
@@ -65,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         if args.step == "setup":
-            _setup(args.url, args.index, args.corpus_out)
+            _setup(args.url, args.index)
         else:
             _search(args)
     except (XQGError, OpenSearchException) as exc:

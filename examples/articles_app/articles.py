@@ -1,10 +1,12 @@
-"""The application's own index: its mapping, its articles, and the export xqg-os reads.
+"""The application's own index: its mapping and its articles.
 
 The articles are the passages of the bundled sample (``xqg_os/sample/corpus.jsonl``) with the
 application's fields: ``headline`` and ``body`` (text), ``category`` and ``url`` (keyword),
 ``year`` (integer). The index is created with ``index.knn: true`` (fixed at creation, needed
 for the xQG vectors added later) and a strict mapping; ``_meta`` records the application's
-schema, which ``xqg-os ingest --into-existing`` keeps beside its own ``xqg`` record.
+schema, which ``xqg-os ingest --into-existing`` keeps beside its own ``xqg`` record. xqg-os
+reads the articles' text from the index itself (``--text-fields headline,body``): nothing is
+exported.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-__all__ = ["APP_META", "MAPPING", "articles", "create_index", "export_corpus", "load"]
+__all__ = ["APP_META", "MAPPING", "articles", "create_index", "load"]
 
 APP_META = {"app": "articles", "schema_version": 2}
 MAPPING: dict[str, Any] = {
@@ -70,20 +71,3 @@ def load(client: OpenSearch, index: str) -> int:
     written, _ = helpers.bulk(client, actions, refresh=True)
     return int(written)
 
-
-def export_corpus(client: OpenSearch, index: str, path: Path) -> int:
-    """Write the articles as the corpus xqg-os ingests (``{"id", "title", "text"}`` per line),
-    read back from the index, so that the ids are the application's document ids.
-
-    Returns:
-        The number of articles written.
-    """
-    count = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
-        for hit in helpers.scan(client, index=index, _source=["headline", "body"]):
-            doc = hit["_source"]
-            out.write(json.dumps({"id": hit["_id"], "title": doc["headline"],
-                                  "text": doc["body"]}, ensure_ascii=False) + "\n")
-            count += 1
-    return count

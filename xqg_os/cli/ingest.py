@@ -7,7 +7,13 @@ from typing import Any
 import click
 
 from xqg_os.augment import FORMULAS
-from xqg_os.cli.common import XQGCommand, cluster_options, encoder_options, write_summary
+from xqg_os.cli.common import (
+    XQGCommand,
+    cluster_options,
+    comma_list,
+    encoder_options,
+    write_summary,
+)
 from xqg_os.cli.index import layout_options
 from xqg_os.cli.params import OutputPath, finite_float
 from xqg_os.cli.scaleout import ray_options
@@ -18,8 +24,9 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
 
 @click.command(cls=XQGCommand, renamed={"--queries": "--generated",
                                          "--queries-out": "--generated"})
-@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Passages: JSONL (id,title,text), BEIR corpus.jsonl or TSV (id,text,title).")
+@click.option("--corpus", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Passages: JSONL (id,title,text), BEIR corpus.jsonl or TSV (id,text,title). "
+                   "With --into-existing, --text-fields can take its place.")
 @click.option("--corpus-format", type=click.Choice(CORPUS_FORMATS), default="auto",
               show_default=True)
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed corpus lines.")
@@ -86,11 +93,16 @@ from xqg_os.opensearch.index import ENGINES, SPACE_TYPES
               help="Add the vector fields to the application's existing --index (created with "
                    "index.knn: true) and write them by partial updates of the documents whose "
                    "ids are the passage ids; its own fields stay, missing ids are reported.")
+@click.option("--text-fields", default=None,
+              help="With --into-existing instead of --corpus: read the passages from the "
+                   "index itself, from these text/keyword fields (comma-separated; the first "
+                   "is the title, the others the text, e.g. headline,body) of the documents "
+                   "that lack the vector.")
 @ray_options
 @layout_options
 @encoder_options
 @cluster_options
-def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: str,
+def ingest(corpus: str | None, corpus_format: str, skip_bad_lines: bool, index_name: str,
            generated: str | None, generator_model: str | None,
            languages: str, n: int, alpha: float, formula: str,
            batch_size: int,
@@ -99,16 +111,19 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
            bulk_refresh_interval: str, concurrency: int, shard: str | None,
            save_vectors: str | None, summary_json: str | None, passage_vectors: str | None,
            passage_vector_ids: str | None, alias: str | None, delete_old: bool,
-           into_existing: bool, layout: dict[str, Any],
+           into_existing: bool, text_fields: str | None, layout: dict[str, Any],
            encoder_config: Any, client_config: Any, ray_options: Any) -> None:
-    """Write CORPUS into an xQG index: per passage the augmented p' as xqg_vector (and E(p) as
-    passage_vector with --vector-fields both), with text, title, lang and the generated queries.
+    """Write the passages of --corpus into an xQG index: per passage the augmented p' as
+    xqg_vector (and E(p) as passage_vector with --vector-fields both), with text, title, lang
+    and the generated queries; with --into-existing, into the application's own documents,
+    their text read from its --text-fields (or given by --corpus).
 
     Rerunning the same command resumes: passages already in the index are skipped, ids are
     passage ids, so nothing is written twice."""
     from tqdm import tqdm
 
     from xqg_os.encode import load_encoder
+    from xqg_os.errors import InputError
     from xqg_os.generate.factory import GeneratorSpec
     from xqg_os.ingest.config import IngestConfig
     from xqg_os.ingest.pipeline import ingest as run_ingest
@@ -123,9 +138,13 @@ def ingest(corpus: str, corpus_format: str, skip_bad_lines: bool, index_name: st
     if delete_old and not alias or into_existing and (alias or save_vectors):
         raise click.UsageError("--delete-old goes with --alias; --into-existing with neither "
                                "--alias nor --save-vectors")
+    if text_fields and not into_existing:
+        raise InputError("text_fields reads the passages from the application's index: it "
+                         "goes with into_existing", param=("text_fields", "into_existing"))
     langs = tuple(parse_languages(languages))
     config = IngestConfig(
-        corpus=corpus, index=index_name or str(alias), languages=langs, n=n, alpha=alpha,
+        corpus=corpus or "", text_fields=tuple(comma_list(text_fields)),
+        index=index_name or str(alias), languages=langs, n=n, alpha=alpha,
         formula=formula,
         corpus_format=corpus_format, skip_bad_lines=skip_bad_lines, batch_size=batch_size,
         recreate=recreate, engine=engine, space_type=space_type, m=m,

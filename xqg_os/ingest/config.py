@@ -55,8 +55,16 @@ class IngestConfig:
     replicas: int = 0
     shard: Shard = field(default_factory=Shard)
     bulk: BulkConfig = field(default_factory=BulkConfig)
+    # an ingest into an existing index may read its passages from these fields of the index
+    # instead of the corpus file (corpus ""): see xqg_os.ingest.indexsource
+    text_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if bool(self.corpus) == bool(self.text_fields):
+            raise InputError("give corpus, or (with into_existing) the index's text_fields, "
+                             "not both" if self.corpus else
+                             "give corpus (or, with into_existing, the index's text_fields)",
+                             param=("corpus", "text_fields", "into_existing"))
         self.index_spec(1)  # the index name and layout are checked before any model loads
 
     def index_spec(self, dimension: int) -> IndexSpec:

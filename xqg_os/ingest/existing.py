@@ -8,12 +8,17 @@ whose id the index lacks is reported as failed, never created. How the vectors w
 into the side record ``_meta["xqg"]``, merged with the application's own ``_meta``; the searcher
 reads it there (:func:`~xqg_os.opensearch.meta.xqg_record`).
 
-The passages come from the corpus file as for any ingest: their ids must be the application's
-document ids. The index must have been created with ``index.knn: true``, a setting OpenSearch
-fixes at creation: without it no k-NN graph is built and a ``knn`` query is refused.
+The passages come from the corpus file as for any ingest (their ids must be the application's
+document ids), or from the index itself: ``config.text_fields`` names the application's text
+fields, read from the documents that lack the vector (:mod:`xqg_os.ingest.indexsource`). The
+side record says which (``passages``), and a rerun from another source is refused.
+
+The index must have been created with ``index.knn: true``, a setting OpenSearch fixes at
+creation: without it no k-NN graph is built and a ``knn`` query is refused.
 
 A rerun resumes: documents that have the vector already are skipped (an ``exists`` query), and
-partial updates are idempotent.
+partial updates are idempotent; read from the index, a document added since the last run is
+picked up.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from xqg_os.encode.base import Encoder
 from xqg_os.errors import ClusterError, InputError
 from xqg_os.ingest.config import IngestConfig, check_compatible
+from xqg_os.ingest.indexsource import IndexPassages, check_same_passages, passages_record
 from xqg_os.ingest.pipeline import LOST, IngestSummary, _batches, begin_run, build_documents
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
 from xqg_os.opensearch.alias import alias_targets
@@ -81,7 +87,9 @@ def prepare_existing(client: OpenSearch, config: IngestConfig, meta: dict[str, A
 
     Args:
         config: the run; ``config.index`` names the application's index (or an alias of one).
-        meta: the ``_meta`` this run records (:func:`~xqg_os.ingest.config.build_meta`).
+        meta: the ``_meta`` this run records (:func:`~xqg_os.ingest.config.build_meta`,
+            with where the passages come from: ``passages``, see
+            :func:`~xqg_os.ingest.indexsource.passages_record`).
         dimension: the encoder's vector dimension.
 
     Returns:
@@ -90,7 +98,8 @@ def prepare_existing(client: OpenSearch, config: IngestConfig, meta: dict[str, A
     Raises:
         InputError: the index does not exist, is an alias of several, was created by xqg-os,
             lacks ``index.knn``, maps a field of ours otherwise, or holds vectors made
-            differently; a layout choice that only a new index can take.
+            differently or from other passages; a layout choice that only a new index can
+            take.
     """
     if config.source_vectors != "auto":
         raise InputError("source_vectors applies to a new index; the application's index keeps "
@@ -118,6 +127,7 @@ def prepare_existing(client: OpenSearch, config: IngestConfig, meta: dict[str, A
     side = app_meta.get(SIDE_RECORD_KEY)
     if isinstance(side, dict):
         check_compatible(side, meta, index)
+        check_same_passages(side, meta["passages"], index)
     elif len(missing) < len(wanted):
         raise InputError(f"index {index!r} maps {', '.join(sorted(set(wanted) - set(missing)))}"
                          " but records no xQG side record: rename those fields, or write xQG "
@@ -166,7 +176,9 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
         client, encoder, queries, progress, passage_vectors: as for
             :func:`~xqg_os.ingest.pipeline.ingest`.
         config: the run; ``config.index`` is the application's index. Its bulk-load settings
-            are not used: the index is live, so its refresh interval and replicas stay.
+            are not used: the index is live, so its refresh interval and replicas stay. With
+            ``text_fields`` (and no corpus) the passages are the index's documents that lack
+            the vector, ``progress`` counting those.
 
     Returns:
         The summary: ``written`` documents updated, ``already_indexed`` ones that had the
@@ -176,13 +188,26 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
     if config.recreate:
         raise InputError("into_existing adds vectors to the application's documents: recreate "
                          "does not apply", param=("recreate", "into_existing"))
+    if config.text_fields and not config.shard.is_whole:
+        raise InputError("shard splits a corpus file by position; the index's documents are "
+                         "read whole (text_fields)", param=("shard", "text_fields"))
     started = time.perf_counter()
     config, summary, _, meta = begin_run(config, encoder, queries, progress)
+    meta = {**meta, "passages": passages_record(config.text_fields)}
+    if config.text_fields:
+        client.indices.refresh(index=config.index)  # an earlier run's vectors are counted
+        source: IndexPassages | None = IndexPassages(client, config.index, config.text_fields)
+    else:
+        source = None
     index, spec = prepare_existing(client, config, meta, int(encoder.dimension))
     client.indices.refresh(index=index)  # vectors written by an earlier run become visible
+    if source is not None:
+        summary.already_indexed = source.done
+        if progress is not None:
+            progress.reset(total=source.pending)
     bulk = replace(config.bulk, fast_settings=False, op_type="update")
     with BulkWriter(client, index, bulk) as writer:
-        for batch in _batches(config, summary):
+        for batch in _batches(config, summary, source):
             done = with_vectors(client, index, [p.id for p in batch])
             todo = [p for p in batch if p.id not in done]
             summary.already_indexed += len(batch) - len(todo)
@@ -195,8 +220,12 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
         writer.flush()
         summary.written = writer.result.written
         summary.failed = list(writer.result.failed)
+    if source is not None and source.without_text:
+        summary.notices.append(f"{source.without_text} documents hold none of the text fields "
+                               f"{', '.join(config.text_fields)} in their _source: skipped as "
+                               "empty")
     known = {pid for pid, _ in summary.failed}  # the writer refreshed the index on exit
-    for batch in _batches(replace(config, batch_size=1000), IngestSummary()):
+    for batch in _batches(replace(config, batch_size=1000), IngestSummary(), source):
         ids = [p.id for p in batch if p.id not in known]
         done = with_vectors(client, index, ids) if ids else set()
         summary.failed += [(pid, LOST) for pid in ids if pid not in done]

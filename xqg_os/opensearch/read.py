@@ -17,21 +17,23 @@ if TYPE_CHECKING:
 
 
 def iter_documents(client: OpenSearch, index: str, source: Sequence[str],
-                   sort_field: str = "passage_id", page: int = 500
-                   ) -> Iterator[dict[str, Any]]:
-    """Every document of ``index`` (its ``_id`` and the ``source`` fields), in ``sort_field``
-    order, ``page`` at a time through ``search_after``.
+                   sort_field: str = "passage_id", page: int = 500,
+                   query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Every document of ``index`` that matches ``query`` (its ``_id`` and the ``source``
+    fields), in ``sort_field`` order, ``page`` at a time through ``search_after``.
 
     Args:
         client: the cluster.
         index: index or alias.
         source: ``_source`` fields to return.
-        sort_field: a keyword field with one value per document (xQG indexes: ``passage_id``).
+        sort_field: a keyword field with one value per document (xQG indexes: ``passage_id``;
+            any index: ``_id``).
         page: documents per request.
+        query: only the documents that match it (default: all).
     """
     after: list[Any] | None = None
     while True:
-        body: dict[str, Any] = {"size": page, "query": {"match_all": {}},
+        body: dict[str, Any] = {"size": page, "query": query or {"match_all": {}},
                                 "sort": [{sort_field: "asc"}], "_source": list(source)}
         if after is not None:
             body["search_after"] = after
