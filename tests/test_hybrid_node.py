@@ -83,6 +83,15 @@ def test_search_and_evaluate_take_hybrid(sample_index: dict[str, Any],  # noqa: 
     assert found.exit_code == 0, found.output
     hits = [json.loads(line) for line in found.output.splitlines() if line.startswith("{")]
     assert hits[0]["id"] == "p01" and 0 < hits[0]["score"] <= 1.0
+    paged = runner.invoke(main, ["search", "--index", index, "--hybrid", "min_max:0.5",
+                                 "--from", "2", "--depth", "5", "--highlight",
+                                 "--source-includes", "title", "--json", "--url", os_url,
+                                 "Eiffel Tower Paris"])
+    assert paged.exit_code == 0, paged.output
+    page = [json.loads(line) for line in paged.output.splitlines() if line.startswith("{")]
+    assert [h["rank"] for h in page] == [3, 4, 5]
+    assert [h["id"] for h in page] == [h["id"] for h in hits[2:5]]
+    assert all(set(h["source"]) == {"title"} for h in page)
     result = runner.invoke(main, [
         "evaluate", "--queries", str(SAMPLE / "queries.jsonl"), "--qrels",
         str(SAMPLE / "qrels.txt"), "--index", index, "--fields", "xqg_vector", "--hybrid",

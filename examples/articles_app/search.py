@@ -3,23 +3,20 @@
 :func:`search_pages` walks pages of the xQG k-NN ranking through ``AsyncOpenSearch`` and
 :class:`~xqg_os.search.aio.AsyncXQGSearcher` (the encoder runs in a worker thread, the event
 loop stays free); :func:`hybrid_search` fuses BM25 over the application's own text fields with
-the k-NN ranking (:class:`~xqg_os.search.hybrid.HybridSearcher`, synchronous, so the async
-:func:`serve` runs it with ``asyncio.to_thread``). Both take the same filter clause.
+the k-NN ranking (:class:`~xqg_os.search.aiohybrid.AsyncHybridSearcher`, over the same async
+searcher). Both take the same filter clause.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from opensearchpy import AsyncOpenSearch, OpenSearch
+from opensearchpy import AsyncOpenSearch
 
-from xqg_os.encode.base import Encoder
 from xqg_os.search.aio import AsyncXQGSearcher
+from xqg_os.search.aiohybrid import AsyncHybridSearcher
 from xqg_os.search.base import Hit
-from xqg_os.search.hybrid import HybridSearcher
-from xqg_os.search.knn import XQGSearcher
 from xqg_os.search.request import Page
 
 __all__ = ["FUSION", "TEXT_FIELDS", "Results", "article_filter", "hybrid_search", "serve",
@@ -65,16 +62,12 @@ async def search_pages(searcher: AsyncXQGSearcher, text: str, size: int = 5, pag
     return found
 
 
-def hybrid_search(client: OpenSearch, index: str, encoder: Encoder, text: str, k: int = 5,
-                  filter: dict[str, Any] | None = None) -> list[Hit]:
-    """The fused top ``k`` of BM25 (over :data:`TEXT_FIELDS`) and xQG k-NN for ``text``.
-
-    Args:
-        encoder: the query encoder already loaded (the async searcher's), checked against the
-            index's ``_meta``.
-    """
-    knn = XQGSearcher(client, index, encoder=encoder)
-    return HybridSearcher(knn, FUSION, text_fields=TEXT_FIELDS).search(text, k, filter)
+async def hybrid_search(searcher: AsyncXQGSearcher, text: str, k: int = 5,
+                        filter: dict[str, Any] | None = None) -> list[Hit]:
+    """The fused top ``k`` of BM25 (over :data:`TEXT_FIELDS`) and xQG k-NN for ``text``
+    (``searcher``'s client, index and encoder), with the fields a results page shows."""
+    hybrid = AsyncHybridSearcher(searcher, FUSION, text_fields=TEXT_FIELDS)
+    return await hybrid.search(text, k, filter, source=SOURCE)
 
 
 @dataclass(frozen=True)
@@ -92,12 +85,7 @@ async def serve(url: str, index: str, text: str, size: int = 5,
     async with AsyncOpenSearch(url) as aclient:
         searcher = await AsyncXQGSearcher.create(aclient, index)  # reads _meta, loads encoder
         pages = await search_pages(searcher, text, size, 2, filter)
-    client = OpenSearch(url)
-    try:
-        hybrid = await asyncio.to_thread(hybrid_search, client, index, searcher.encoder, text,
-                                         size, filter)
-    finally:
-        client.close()
+        hybrid = await hybrid_search(searcher, text, size, filter)
     return Results(pages, hybrid)
 
 

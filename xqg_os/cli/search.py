@@ -91,9 +91,6 @@ def search(text: tuple[str, ...], index: str, k: int, field: str, lang: str | No
     query = " ".join(text)
     fusion = parse_fusion(hybrid) if hybrid else None  # a bad --hybrid fails before loading
     source = _source(source_includes, source_excludes)
-    if fusion and (source is not None or highlight or from_):
-        raise click.UsageError("--from, --source-includes, --source-excludes and --highlight "
-                               "apply to k-NN search, not to --hybrid")
     custom = None
     if encoder:
         from xqg_os.encode import EncoderConfig, load_encoder
@@ -105,15 +102,16 @@ def search(text: tuple[str, ...], index: str, k: int, field: str, lang: str | No
     clauses = [c for c in ({"term": {"lang": lang}} if lang else None, filter_json) if c]
     filter_ = clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}} if clauses \
         else None
-    if fusion:
+    marked = {"fields": {"title": {}, "text": {}}, "highlight_query": {
+        "multi_match": {"query": query, "fields": ["title", "text"]}}} if highlight else None
+    if fusion:  # highlights come from the BM25 side of the fusion
         from xqg_os.search.hybrid import HybridSearcher
 
-        hits = HybridSearcher(searcher, fusion).search(query, k=k, filter=filter_)
+        hits = HybridSearcher(searcher, fusion).search(query, k=k, filter=filter_, from_=from_,
+                                                       source=source, highlight=marked)
     else:
-        marked = {"fields": {"title": {}, "text": {}}, "highlight_query": {
-            "multi_match": {"query": query, "fields": ["title", "text"]}}}
         hits = searcher.search(query, k=k, filter=filter_, from_=from_, source=source,
-                               highlight=marked if highlight else None)
+                               highlight=marked)
     if as_json:
         for hit in hits:
             click.echo(json.dumps({name: getattr(hit, name) for name in JSON_FIELDS},
