@@ -171,3 +171,35 @@ def test_what_cannot_be_read_is_refused_in_one_line(os_client: Any, os_url: str,
         "--into-existing", "--text-fields", "body", "--shard", "0/2")
     mapping = os_client.indices.get_mapping(index=own)[own]["mappings"]
     assert "xqg_vector" not in mapping["properties"] and "xqg" not in mapping["_meta"]
+
+
+@pytest.mark.integration
+def test_a_document_added_during_the_run_is_reported_for_the_rerun(
+        os_client: Any, indexes: tuple[str, str], tiny_bert_path: Path) -> None:
+    """The application keeps writing while vectors are added: a document it adds mid-run is
+    not silently missed, nor blamed on a failing node; the rerun writes it."""
+    from xqg_os.encode import EncoderConfig, load_encoder
+    from xqg_os.ingest.config import IngestConfig
+    from xqg_os.ingest.existing import UNWRITTEN, ingest_into_existing
+
+    own = indexes[0]
+    encoder = load_encoder(EncoderConfig(model=str(tiny_bert_path), device="cpu"))
+    config = IngestConfig(corpus="", index=own, languages=(), batch_size=4,
+                          vector_fields="xqg", text_fields=("headline", "body"))
+
+    class AddsOneDocument:  # a progress bar, called after each batch
+        def reset(self, total: int) -> None:
+            self.added = False
+
+        def update(self, count: int) -> None:
+            if not self.added:
+                # sorts before the reader's cursor (ids are read in _id order): this run
+                # cannot see it
+                os_client.index(index=own, id="a00", body=_article(DOCS), refresh=True)
+                self.added = True
+
+    summary = ingest_into_existing(os_client, config, encoder, progress=AddsOneDocument())
+    assert summary.written == DOCS
+    assert summary.failed == [("a00", UNWRITTEN)]
+    rerun = ingest_into_existing(os_client, config, encoder)
+    assert rerun.written == 1 and not rerun.failed

@@ -54,6 +54,10 @@ __all__ = ["prepare_existing", "ingest_into_existing", "with_vectors"]
 QUERIES_FIELD = "generated_queries"
 
 
+UNWRITTEN = ("still without the vector after the load: added while this run went on, or lost "
+             "by a failing node")
+
+
 def _settings(client: OpenSearch, index: str) -> dict[str, str]:
     flat = client.indices.get_settings(index=index, flat_settings=True, include_defaults=True)
     entry = flat[index]
@@ -225,9 +229,12 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
                                f"{', '.join(config.text_fields)} in their _source: skipped as "
                                "empty")
     known = {pid for pid, _ in summary.failed}  # the writer refreshed the index on exit
+    # read from the index, a document still without the vector may also be one the
+    # application added while this run went on
+    lost = LOST if source is None else UNWRITTEN
     for batch in _batches(replace(config, batch_size=1000), IngestSummary(), source):
         ids = [p.id for p in batch if p.id not in known]
         done = with_vectors(client, index, ids) if ids else set()
-        summary.failed += [(pid, LOST) for pid in ids if pid not in done]
+        summary.failed += [(pid, lost) for pid in ids if pid not in done]
     summary.seconds = time.perf_counter() - started
     return summary
