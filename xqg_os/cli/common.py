@@ -17,7 +17,7 @@ import click
 from xqg_os.cli.connection import CLIENT_CONFIG
 from xqg_os.cli.connection import cluster_options as cluster_options  # where commands find it
 from xqg_os.cli.flags import feeding, flag_message
-from xqg_os.cli.params import finite_float
+from xqg_os.cli.params import OUTPUTS, finite_float
 from xqg_os.encode.base import DEFAULT_MODEL, KINDS, POOLINGS
 from xqg_os.errors import XQGError
 
@@ -119,7 +119,7 @@ class XQGGroup(XQGCommand, click.Group):
         except Exception as exc:
             error = exc if isinstance(exc, XQGError) else _cluster_failure(exc, ctx)
             if error is None and isinstance(exc, OSError):
-                error = _os_failure(exc)
+                error = _os_failure(exc, ctx)
             if error is None:
                 raise
             name = ctx.invoked_subcommand
@@ -138,10 +138,15 @@ def _cluster_failure(exc: Exception, ctx: click.Context) -> XQGError | None:
     return explain_chain(exc, ctx.meta.get(CLIENT_CONFIG))
 
 
-def _os_failure(exc: OSError) -> XQGError:
-    """A file-system failure (a full disk mid-run, a folder gone read-only) as one line."""
+def _os_failure(exc: OSError, ctx: click.Context | None = None) -> XQGError:
+    """A file-system failure (a full disk mid-run, a folder gone read-only) as one line, naming
+    the file, or else the outputs the command writes; what was written stays (resumable)."""
     if exc.strerror and exc.filename is not None:
         return XQGError(f"{exc.strerror}: '{exc.filename}'")
+    outputs = ctx.meta.get(OUTPUTS) if ctx is not None else None
+    if exc.strerror and outputs:
+        return XQGError(f"{exc.strerror} while writing {', '.join(map(repr, outputs))}; what "
+                        "was written is kept: fix that, then rerun the same command to resume")
     lines = [line for line in str(exc).splitlines() if line.strip()]
     return XQGError(lines[0] if lines else type(exc).__name__)
 

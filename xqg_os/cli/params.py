@@ -43,6 +43,9 @@ def finite_float(min: float | None = None, max: float | None = None, *,
     return FiniteFloatRange(min, max, min_open=min_open, max_open=max_open)
 
 
+OUTPUTS = "xqg_os.outputs"  # ctx.meta key: the paths the running command writes
+
+
 class OutputPath(click.Path):
     """A path the command will write: a folder (``folder=True``, created if missing) or a file.
     Refused while parsing when it cannot be written (see :func:`xqg_os.outputs.writable_problem`)
@@ -66,4 +69,6 @@ class OutputPath(click.Path):
             problem = writable_problem(os.fsdecode(path), self.folder)
             if problem:
                 self.fail(problem, param, ctx)
+            if ctx is not None:  # named by a file-system error that does not name its file
+                ctx.meta.setdefault(OUTPUTS, []).append(os.fsdecode(path))
         return path
