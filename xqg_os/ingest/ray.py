@@ -11,7 +11,7 @@ Ray Data pipeline with back-pressure::
 The configuration objects, the ``_meta`` and the documents are the single-process ones: with
 the same query store the index holds the same documents and vectors. The driver validates the
 corpus, learns the encoder's identity from a Ray task (it loads no model itself), creates or
-adopts the index once (:func:`~xqg_os.ingest.pipeline.prepare_index`), and holds the index in
+adopts the index once (:func:`~xqg_os.ingest.target.prepare_index`), and holds the index in
 bulk-load mode for the run. Ids are passage ids, so a killed worker (Ray retries it) or a killed
 driver (rerun the command) loses nothing and duplicates nothing.
 """
@@ -32,8 +32,9 @@ from xqg_os.errors import InputError, XQGError
 from xqg_os.generate.factory import GeneratorSpec
 from xqg_os.generate.runner import GenerateJob, GenerationSummary
 from xqg_os.ingest.config import IngestConfig, build_meta
-from xqg_os.ingest.pipeline import IngestSummary, missing_after_load, prepare_index
+from xqg_os.ingest.pipeline import IngestSummary, missing_after_load
 from xqg_os.ingest.sources import DEFAULT_GENERATED, store_source
+from xqg_os.ingest.target import prepare_index
 from xqg_os.opensearch.client import ClientConfig
 
 INSTALL_HINT = "pip install 'xqg-os[ray]'"
