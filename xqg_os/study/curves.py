@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xqg_os.evaluate import ALL, MACRO
-from xqg_os.study.plots import FORMATS, _figure, _save, slug
+from xqg_os.study.plots import FORMATS, _figure, _save, slug, training_pairs_axis
 from xqg_os.study.results import Row
 
 
@@ -51,12 +51,8 @@ def plot_gain_curves(rows: Sequence[Row], out_dir: str | Path, task: str, metric
     left.set_xticks(sorted({r["n"] for r in chosen + baseline}))
     left.set_title(f"xQG ({xqg['formula']}, languages={xqg['languages']}, "
                    f"\u03b1={xqg['alpha']:g})", fontsize=10)
-    sizes = sorted({r["train_pairs"] for r in train if r["train_pairs"] > 0})
-    if sizes:
-        right.set_xscale("symlog", linthresh=sizes[0])
-        right.set_xticks([0, *sizes], ["0", *(f"{s:,}" for s in sizes)])
-    right.set_xlabel("cross-lingual training pairs")
-    right.set_title("direct training (fine-tuned encoder)", fontsize=10)
+    training_pairs_axis(right, train, "cross-lingual training pairs",
+                        "direct training (fine-tuned encoder)")
     left.set_ylabel(f"{metric} gain over the base encoder")
     for axes in (left, right):
         axes.axhline(0.0, color="grey", linewidth=0.8)

@@ -157,6 +157,17 @@ def _best_config_line(rows: list[Row], metric: str, x: str) -> tuple[str, list[R
     return f"{key[0]}, {key[1]}, \u03b1={key[2]:g}", groups[key]
 
 
+def training_pairs_axis(axes: Any, train: Sequence[Row], label: str, title: str) -> None:
+    """The x axis of a direct-training panel: training pairs on a symlog scale (0 stays on it),
+    ticked at the sizes trained."""
+    sizes = sorted({r["train_pairs"] for r in train if r["train_pairs"] > 0})
+    if sizes:
+        axes.set_xscale("symlog", linthresh=sizes[0])
+        axes.set_xticks([0, *sizes], ["0", *(f"{s:,}" for s in sizes)])
+    axes.set_xlabel(label)
+    axes.set_title(title, fontsize=10)
+
+
 def plot_compare(rows: list[Row], out_dir: Path, task: str, metric: str,
                  formats: Sequence[str] = FORMATS) -> list[Path]:
     """xQG over n next to direct training over training pairs (macro average)."""
@@ -180,12 +191,7 @@ def plot_compare(rows: list[Row], out_dir: Path, task: str, metric: str,
         line = [r for r in train if r["train_pairs"] == 0] + [r for r in best if r["n"] == top]
         _plot_line(right, _line(line, metric, MACRO, "train_pairs"),
                    f"fine-tuned + xQG ({label}, n={top})", "C2")
-    sizes = sorted({r["train_pairs"] for r in train if r["train_pairs"] > 0})
-    if sizes:
-        right.set_xscale("symlog", linthresh=sizes[0])
-        right.set_xticks([0, *sizes], ["0", *(f"{s:,}" for s in sizes)])
-    right.set_xlabel("training pairs")
-    right.set_title("direct cross-lingual training", fontsize=10)
+    training_pairs_axis(right, train, "training pairs", "direct cross-lingual training")
     for axes in (left, right):
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:
