@@ -24,13 +24,12 @@ from xqg_os.errors import InputError
 from xqg_os.generate.base import (
     DecodingConfig,
     GeneratedQueries,
-    GeneratorBase,
     QueryRequest,
-    derive_seed,
     render_prompt,
     validate_template,
 )
 from xqg_os.generate.gguf import gguf_folder
+from xqg_os.generate.local import LocalModelGenerator, longest_first, row_seeds
 from xqg_os.generate.parsing import parse_queries
 from xqg_os.generate.sampling import SeededSampler
 from xqg_os.modelfiles import (
@@ -38,8 +37,6 @@ from xqg_os.modelfiles import (
     check_device,
     check_dtype,
     load_pretrained,
-    resolve_device,
-    resolve_dtype,
     resolve_model,
 )
 
@@ -144,24 +141,20 @@ def _cache_of(output: Any) -> Any:
     return output["cache"] if "cache" in output else output["past_key_values"]
 
 
-class CausalGenerator(GeneratorBase):
+class CausalGenerator(LocalModelGenerator):
     """Generate queries with a decoder-only model (see the module docstring)."""
 
     def __init__(self, config: CausalConfig) -> None:
-        super().__init__()
+        super().__init__(load_causal, config.model, config.revision, config.device,
+                         config.dtype)
         self.config = config
-        self.device = resolve_device(config.device)
-        self.dtype = resolve_dtype(config.dtype, self.device)
-        self.tokenizer, model, self.model_id, self.revision = load_causal(
-            config.model, config.revision, self.dtype)
-        self.model = model.to(self.device)
         has_chat = bool(getattr(self.tokenizer, "chat_template", None))
         if config.prompt_mode == "chat" and not has_chat:
             raise InputError(f"model {self.model_id!r} has no chat template; use prompt mode "
                              "few-shot", param="prompt_mode")
         self.chat = config.prompt_mode == "chat" or (config.prompt_mode == "auto" and has_chat)
         self.template = config.template or (CHAT_TEMPLATE if self.chat else FEW_SHOT_TEMPLATE)
-        eos = model.generation_config.eos_token_id
+        eos = self.model.generation_config.eos_token_id
         eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
         if self.tokenizer.eos_token_id is not None:
             eos_ids.append(int(self.tokenizer.eos_token_id))
@@ -208,10 +201,7 @@ class CausalGenerator(GeneratorBase):
         if not requests:
             return
         ids = [self.prompt_ids(r, n) for r in requests]
-        order = sorted(range(len(requests)), key=lambda k: (-len(ids[k]), k))
-        size = self.config.batch_size
-        for start in range(0, len(order), size):
-            chunk = order[start:start + size]
+        for chunk in longest_first(ids, self.config.batch_size):
             texts = self._generate_batch([ids[k] for k in chunk],
                                          [requests[k] for k in chunk], n)
             batch = []
@@ -245,8 +235,7 @@ class CausalGenerator(GeneratorBase):
             texts = self.tokenizer.batch_decode(output[:, input_ids.shape[1]:],
                                                 skip_special_tokens=True)
             return [text.strip().split("\n")[0].strip() for text in texts]
-        seeds = torch.tensor([derive_seed(decoding.seed, r.passage.id, r.lang, j)
-                              for r in requests for j in range(n)], dtype=torch.int64)
+        seeds = torch.tensor(row_seeds(decoding.seed, requests, n), dtype=torch.int64)
         tokens = self._sample(input_ids, mask, seeds, n)
         texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         return [text.strip().split("\n")[0].strip() for text in texts]

@@ -26,19 +26,16 @@ from xqg_os.generate.base import (
     DEFAULT_TEMPLATE,
     DecodingConfig,
     GeneratedQueries,
-    GeneratorBase,
     QueryRequest,
-    derive_seed,
     render_prompt,
     validate_template,
 )
+from xqg_os.generate.local import LocalModelGenerator, longest_first, row_seeds
 from xqg_os.generate.sampling import SeededSampler
 from xqg_os.modelfiles import (
     check_device,
     check_dtype,
     load_pretrained,
-    resolve_device,
-    resolve_dtype,
     resolve_model,
 )
 
@@ -98,17 +95,13 @@ def load_seq2seq(name: str, revision: str | None, dtype: torch.dtype
     return tokenizer, model, source.model_id, found
 
 
-class Seq2SeqGenerator(GeneratorBase):
+class Seq2SeqGenerator(LocalModelGenerator):
     """Generate queries with an encoder-decoder model (see module docstring)."""
 
     def __init__(self, config: Seq2SeqConfig) -> None:
-        super().__init__()
+        super().__init__(load_seq2seq, config.model, config.revision, config.device,
+                         config.dtype)
         self.config = config
-        self.device = resolve_device(config.device)
-        self.dtype = resolve_dtype(config.dtype, self.device)
-        self.tokenizer, model, self.model_id, self.revision = load_seq2seq(
-            config.model, config.revision, self.dtype)
-        self.model = model.to(self.device)  # type: ignore[arg-type]  # transformers' stub
         limit = self.tokenizer.model_max_length or MAX_INPUT_CAP
         self.max_length = config.max_input_length or min(int(limit), MAX_INPUT_CAP)
 
@@ -145,10 +138,7 @@ class Seq2SeqGenerator(GeneratorBase):
         if not requests:
             return
         ids = self._encode(requests, n)
-        order = sorted(range(len(requests)), key=lambda k: (-len(ids[k]), k))
-        size = self.config.batch_size
-        for start in range(0, len(order), size):
-            chunk = order[start:start + size]
+        for chunk in longest_first(ids, self.config.batch_size):
             texts = self._generate_batch([ids[k] for k in chunk],
                                          [requests[k] for k in chunk], n)
             yield [GeneratedQueries(requests[k].passage.id, requests[k].lang,
@@ -166,8 +156,7 @@ class Seq2SeqGenerator(GeneratorBase):
         if decoding.do_sample:
             # Encode once, then give each of the n rows per input its own seed.
             hidden = self.model.get_encoder()(input_ids=input_ids, attention_mask=mask)
-            seeds = torch.tensor([derive_seed(decoding.seed, r.passage.id, r.lang, j)
-                                  for r in requests for j in range(n)], dtype=torch.int64)
+            seeds = torch.tensor(row_seeds(decoding.seed, requests, n), dtype=torch.int64)
             sampler = SeededSampler(seeds, decoding.top_k, decoding.top_p, decoding.temperature)
             output = self.model.generate(
                 encoder_outputs=BaseModelOutput(
