@@ -33,7 +33,7 @@ from xqg_os.ingest.config import IngestConfig, check_compatible
 from xqg_os.ingest.indexsource import IndexPassages, check_same_passages, passages_record
 from xqg_os.ingest.pipeline import LOST, IngestSummary, _batches, begin_run, build_documents
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
-from xqg_os.opensearch.alias import alias_targets
+from xqg_os.opensearch.alias import refuse_alias_of_many
 from xqg_os.opensearch.bulk import BulkWriter
 from xqg_os.opensearch.index import (
     DERIVED_SETTING,
@@ -42,7 +42,7 @@ from xqg_os.opensearch.index import (
     index_body,
     node_major,
 )
-from xqg_os.opensearch.meta import index_info
+from xqg_os.opensearch.meta import index_info, index_settings
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -56,13 +56,6 @@ QUERIES_FIELD = "generated_queries"
 
 UNWRITTEN = ("still without the vector after the load: added while this run went on, or lost "
              "by a failing node")
-
-
-def _settings(client: OpenSearch, index: str) -> dict[str, str]:
-    flat = client.indices.get_settings(index=index, flat_settings=True, include_defaults=True)
-    entry = flat[index]
-    return {key: str(value) for part in ("defaults", "settings")
-            for key, value in (entry.get(part) or {}).items()}
 
 
 def _check_fields(index: str, mapped: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -108,16 +101,13 @@ def prepare_existing(client: OpenSearch, config: IngestConfig, meta: dict[str, A
     if config.source_vectors != "auto":
         raise InputError("source_vectors applies to a new index; the application's index keeps "
                          "its own _source", param="source_vectors")
-    targets = alias_targets(client, config.index)
-    if len(targets) > 1:
-        raise InputError(f"{config.index!r} is an aliased name for {', '.join(targets)}: name "
-                         "one index", param="index")
+    refuse_alias_of_many(client, config.index)
     info = index_info(client, config.index)
     index, app_meta = str(info["index"]), dict(info["meta"])
     if "encoder" in app_meta:
         raise InputError(f"index {index!r} was created by xqg-os: ingest into it as usual, "
                          "without into_existing", param="into_existing")
-    settings = _settings(client, index)
+    settings = {key: str(value) for key, value in index_settings(client, index).items()}
     if settings.get("index.knn", "false").lower() != "true":
         raise InputError(f"index {index!r} was created without index.knn: true, which "
                          "OpenSearch fixes at creation (no k-NN graph, knn queries refused): "
@@ -204,15 +194,17 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
     else:
         source = None
     index, spec = prepare_existing(client, config, meta, int(encoder.dimension))
-    client.indices.refresh(index=index)  # vectors written by an earlier run become visible
-    if source is not None:
+    if source is None:  # vectors written by an earlier run become visible (refreshed above else)
+        client.indices.refresh(index=index)
+    else:
         summary.already_indexed = source.done
         if progress is not None:
             progress.reset(total=source.pending)
     bulk = replace(config.bulk, fast_settings=False, op_type="update")
     with BulkWriter(client, index, bulk) as writer:
         for batch in _batches(config, summary, source):
-            done = with_vectors(client, index, [p.id for p in batch])
+            # the index source reads only documents without the vector
+            done = with_vectors(client, index, [p.id for p in batch]) if source is None else set()
             todo = [p for p in batch if p.id not in done]
             summary.already_indexed += len(batch) - len(todo)
             if todo:
@@ -234,7 +226,7 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
     lost = LOST if source is None else UNWRITTEN
     for batch in _batches(replace(config, batch_size=1000), IngestSummary(), source):
         ids = [p.id for p in batch if p.id not in known]
-        done = with_vectors(client, index, ids) if ids else set()
+        done = with_vectors(client, index, ids) if ids and source is None else set()
         summary.failed += [(pid, lost) for pid in ids if pid not in done]
     summary.seconds = time.perf_counter() - started
     return summary

@@ -143,10 +143,6 @@ class IndexPassages:
             "count"])
         self.done = total - self.pending
 
-    def record(self) -> dict[str, Any]:
-        """What ``_meta.xqg["passages"]`` records of these passages."""
-        return passages_record(self.text_fields)
-
     def __iter__(self) -> Iterator[Passage]:
         for hit in iter_documents(self.client, self.index, self.text_fields, sort_field="_id",
                                   page=self.page, query=self._pending_query):

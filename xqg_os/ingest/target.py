@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from xqg_os.errors import InputError
 from xqg_os.ingest.config import IngestConfig, check_compatible
+from xqg_os.opensearch.alias import refuse_alias_of_many
 from xqg_os.opensearch.bulk import SAVED_KEY
 from xqg_os.opensearch.index import VECTOR_LAYOUTS, IndexExistsError, IndexSpec, create_index
 from xqg_os.opensearch.meta import index_info, index_vector_fields
@@ -76,27 +77,10 @@ def prepare_index(client: OpenSearch, config: IngestConfig, meta: dict[str, Any]
             return spec
         except IndexExistsError:  # another worker created it a moment ago
             pass
-    _refuse_alias_of_many(client, config.index)
+    refuse_alias_of_many(client, config.index)
     _wait_for_primaries(client, config.index)
     _adopt_or_check(client, config.index, meta, dimension, spec.fields)
     return spec
-
-
-def _refuse_alias_of_many(client: OpenSearch, name: str) -> None:
-    """An alias over several indexes cannot take writes (OpenSearch refuses each one): say so
-    once, before anything is written. An alias of one index is written through."""
-    from xqg_os.opensearch.alias import alias_targets
-    from xqg_os.opensearch.failures import missing_privilege
-
-    try:
-        targets = alias_targets(client, name)
-    except Exception as exc:
-        if missing_privilege(exc) is None:  # a role that may not read aliases: go on
-            raise
-        return
-    if len(targets) > 1:
-        raise InputError(f"{name!r} is an aliased name for {len(targets)} indexes "
-                         f"({', '.join(targets)}), which cannot take writes; name one of them")
 
 
 def _wait_for_primaries(client: OpenSearch, index: str) -> None:

@@ -16,7 +16,7 @@ from xqg_os.errors import ClusterError, InputError
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
-__all__ = ["alias_targets", "aliases_of", "refuse_alias", "swap_alias"]
+__all__ = ["alias_targets", "aliases_of", "refuse_alias", "refuse_alias_of_many", "swap_alias"]
 
 
 def alias_targets(client: OpenSearch, name: str) -> list[str]:
@@ -50,6 +50,27 @@ def refuse_alias(client: OpenSearch, name: str, action: str, instead: str,
     if targets:  # "aliased", not "alias": the word may be a parameter that the CLI rewrites
         raise InputError(f"{name!r} is an aliased name for {', '.join(targets)}: {action} "
                          f"refused; {instead}", param=param)
+
+
+def refuse_alias_of_many(client: OpenSearch, name: str) -> None:
+    """Raise when ``name`` is an alias over several indexes: OpenSearch refuses every write
+    through it, so say so once, before anything is written. An alias of one index is written
+    through; a role that may not read aliases is let through.
+
+    Raises:
+        InputError: ``name`` is an alias of two or more indexes (the message names them).
+    """
+    from xqg_os.opensearch.failures import missing_privilege
+
+    try:
+        targets = alias_targets(client, name)
+    except Exception as exc:
+        if missing_privilege(exc) is None:
+            raise
+        return
+    if len(targets) > 1:
+        raise InputError(f"{name!r} is an aliased name for {len(targets)} indexes "
+                         f"({', '.join(targets)}), which cannot take writes; name one of them")
 
 
 def swap_alias(client: OpenSearch, alias: str, new_index: str,

@@ -76,10 +76,9 @@ class BulkResult:
 
 
 def _index_settings(client: OpenSearch, index: str) -> dict[str, Any]:
-    flat = client.indices.get_settings(index=index, flat_settings=True,
-                                       include_defaults=True)
-    entry = next(iter(flat.values()))
-    merged = {**entry.get("defaults", {}), **entry.get("settings", {})}
+    from xqg_os.opensearch.meta import index_settings
+
+    merged = index_settings(client, index)
     return {key: merged.get(f"index.{key}") for key in BULK_SETTINGS}
 
 

@@ -13,8 +13,8 @@ from xqg_os.opensearch.index import SIDE_RECORD_KEY, VECTOR_FIELDS
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
-__all__ = ["index_info", "get_meta", "xqg_record", "meta_read_error", "index_vector_fields",
-           "meta_vector_fields", "excluded_vector_fields"]
+__all__ = ["index_info", "index_settings", "get_meta", "xqg_record", "meta_read_error",
+           "index_vector_fields", "meta_vector_fields", "excluded_vector_fields"]
 
 
 def _get_mapping(client: OpenSearch, name: str) -> tuple[str, dict[str, Any]]:
@@ -37,6 +37,13 @@ def index_info(client: OpenSearch, name: str) -> dict[str, Any]:
     count = client.count(index=name)["count"]
     return {"index": concrete, "docs": count, "meta": mappings.get("_meta", {}),
             "mappings": mappings, "settings": settings}
+
+
+def index_settings(client: OpenSearch, name: str) -> dict[str, Any]:
+    """The flat settings of an index (``index.knn``...), its defaults included."""
+    flat = client.indices.get_settings(index=name, flat_settings=True, include_defaults=True)
+    entry = next(iter(flat.values()))
+    return {**(entry.get("defaults") or {}), **(entry.get("settings") or {})}
 
 
 def xqg_record(meta: dict[str, Any]) -> dict[str, Any]:
