@@ -16,6 +16,7 @@ from xqg_os.modelfiles import (
     ModelSource,
     has_model_file,
     load_error,
+    load_pretrained,
     model_revision,
     resolve_model,
 )
@@ -58,14 +59,12 @@ def load_encoder(config: EncoderConfig | None = None) -> Encoder:
 
 def _load_transformers(source: ModelSource, config: EncoderConfig, revision: str | None
                        ) -> Encoder:
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     from xqg_os.encode.hf import TransformersEncoder
 
-    tokenizer = AutoTokenizer.from_pretrained(source.location, revision=revision)
-    model = AutoModel.from_pretrained(source.location, revision=revision)
-    return TransformersEncoder(model, tokenizer, config, source.model_id,
-                               model_revision(source, revision))
+    tokenizer, model, found = load_pretrained(source, revision, AutoModel, "model")
+    return TransformersEncoder(model, tokenizer, config, source.model_id, found)
 
 
 def _load_sentence_transformer(source: ModelSource, config: EncoderConfig, revision: str | None

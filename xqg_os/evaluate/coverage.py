@@ -66,8 +66,7 @@ def coverage_warnings(runs: Mapping[str, Mapping[str, Mapping[str, float]]],
     warnings: list[str] = []
     for system, cover in coverage.items():
         if cover.relevant and not cover.retrieved:
-            judged = [d for q in query_ids for d, rel in (qrels or {}).get(q, {}).items()
-                      if rel > 0][:1]
+            judged = relevant_judged(qrels or {}, query_ids)[:1]
             run = runs[system]
             seen = [d for q in query_ids for d in run.get(q, {})][:1]
             warnings.append(

@@ -14,7 +14,8 @@ to rerun the same command, which resumes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from xqg_os.errors import ClusterError
@@ -288,3 +289,17 @@ def explain_chain(exc: BaseException, config: ClientConfig | None = None
             kind = exceptions.ConnectionTimeout if timed_out else exceptions.ConnectionError
             return explain(kind("N/A", str(current), current), config)
     return None
+
+
+@contextmanager
+def translated(translate: Callable[[Exception], Exception]) -> Iterator[None]:
+    """Raise ``translate(exc)`` for an exception of the block (the exception itself, traceback
+    kept, when ``translate`` returns it): a client's errors as library errors, in sync or async
+    code alike."""
+    try:
+        yield
+    except Exception as exc:
+        error = translate(exc)
+        if error is exc:
+            raise
+        raise error from None

@@ -198,13 +198,12 @@ def create_index_body(client: OpenSearch, name: str, body: dict[str, Any],
     """
     check_native(client, name, body)
     if client.indices.exists(index=name):
-        if recreate:
-            refuse_alias(client, name, "recreate", "pass alias to rebuild behind it (a new "
-                         "index, then an atomic swap), or name one of those indexes",
-                         param=("recreate", "alias"))
-        refuse_alias(client, name, "creating an index of that name", "choose another name")
         if not recreate:
+            refuse_alias(client, name, "creating an index of that name", "choose another name")
             raise IndexExistsError(name)
+        refuse_alias(client, name, "recreate", "pass alias to rebuild behind it (a new index, "
+                     "then an atomic swap), or name one of those indexes",
+                     param=("recreate", "alias"))
         client.indices.delete(index=name)
     from opensearchpy import exceptions
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xqg_os.errors import ClusterError, InputError
+from xqg_os.opensearch.failures import translated
 from xqg_os.opensearch.index import VECTOR_FIELDS
 
 if TYPE_CHECKING:
@@ -68,20 +68,6 @@ def search_error(exc: Exception, index: str) -> Exception:
         return (unavailable(str(exc.error), "", index, exc.status_code)
                 or ClusterError(f"search on {index!r} refused: {exc.info}"))
     return exc
-
-
-@contextmanager
-def translated(translate: Callable[[Exception], Exception]) -> Iterator[None]:
-    """Raise ``translate(exc)`` for an exception of the block (the exception itself, traceback
-    kept, when ``translate`` returns it): a client's errors as library errors, in sync or async
-    code alike."""
-    try:
-        yield
-    except Exception as exc:
-        error = translate(exc)
-        if error is exc:
-            raise
-        raise error from None
 
 
 def run_search(client: OpenSearch, index: str, body: dict[str, Any]) -> dict[str, Any]:

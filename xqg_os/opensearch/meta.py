@@ -66,13 +66,10 @@ def get_meta(client: OpenSearch, name: str) -> dict[str, Any]:
         PrivilegeError: the user may not read the mapping (a :class:`ClusterError` that says
             to pass the encoder explicitly instead).
     """
-    try:
+    from xqg_os.opensearch.failures import translated
+
+    with translated(lambda exc: meta_read_error(exc, name)):
         return xqg_record(_get_mapping(client, name)[1].get("_meta") or {})
-    except Exception as exc:
-        error = meta_read_error(exc, name)
-        if error is exc:
-            raise
-        raise error from None
 
 
 def meta_read_error(exc: Exception, name: str) -> Exception:

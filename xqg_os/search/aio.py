@@ -19,8 +19,8 @@ import numpy as np
 
 from xqg_os.data.evalfiles import Query
 from xqg_os.encode.base import Encoder
-from xqg_os.opensearch.failures import PrivilegeError
-from xqg_os.opensearch.knn import msearch_chunks, msearch_items, search_error, translated
+from xqg_os.opensearch.failures import PrivilegeError, translated
+from xqg_os.opensearch.knn import msearch_chunks, msearch_items, search_error
 from xqg_os.opensearch.meta import meta_read_error, xqg_record
 from xqg_os.search.base import Hit, encode_queries
 from xqg_os.search.knn import KNNSearcherBase
