@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xqg_os.testing.seeded import seeded_model
+
 # Parallel-ish sentences in the paper's languages and English: enough to give the WordPiece
 # vocabulary pieces of every script the tests use.
 TINY_TEXTS: tuple[str, ...] = (
@@ -44,7 +46,6 @@ def build_tiny_bert(path: str | Path, seed: int = 0, hidden_size: int = 32, laye
     Returns:
         ``path``, a folder that ``AutoModel`` / ``AutoTokenizer.from_pretrained`` load.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import WordPieceTrainer
 
@@ -72,12 +73,7 @@ def build_tiny_bert(path: str | Path, seed: int = 0, hidden_size: int = 32, laye
                         num_hidden_layers=layers, num_attention_heads=heads,
                         intermediate_size=hidden_size * 2, max_position_embeddings=max_positions,
                         pad_token_id=tokenizer.token_to_id("[PAD]"))
-    generator_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = BertModel(config)
-    finally:  # leave the caller's random stream as it was
-        torch.random.set_rng_state(generator_state)
+    model = seeded_model(BertModel, config, seed)
     model.eval()
     model.save_pretrained(path)
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from xqg_os.testing.seeded import seeded_model
 from xqg_os.testing.tiny_t5 import SAMPLE_TEXT
 
 CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
@@ -34,7 +35,6 @@ def build_tiny_causal(folder: str | Path, *, hidden: int = 32, layers: int = 2, 
     Returns:
         The folder.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from tokenizers.trainers import BpeTrainer
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -61,12 +61,7 @@ def build_tiny_causal(folder: str | Path, *, hidden: int = 32, layers: int = 2, 
                          num_attention_heads=heads, num_key_value_heads=heads,
                          max_position_embeddings=1024, pad_token_id=tokenizer.token_to_id("<pad>"),
                          bos_token_id=bos, eos_token_id=tokenizer.token_to_id("</s>"))
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
-    finally:
-        torch.random.set_rng_state(state)  # leave the caller's random stream alone
+    model = seeded_model(LlamaForCausalLM, config, seed)
     model.save_pretrained(folder)
     wrapped.save_pretrained(folder)
     return folder

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from xqg_os.testing.seeded import seeded_model
+
 SAMPLE_TEXT: tuple[str, ...] = (
     "Paris is the capital and most populous city of France.",
     "The Nile is a major north-flowing river in northeastern Africa.",
@@ -45,7 +47,6 @@ def build_tiny_t5(folder: str | Path, *, d_model: int = 32, num_layers: int = 2,
     Returns:
         The folder.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import UnigramTrainer
     from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
@@ -72,12 +73,7 @@ def build_tiny_t5(folder: str | Path, *, d_model: int = 32, num_layers: int = 2,
                       num_decoder_layers=num_layers, num_heads=num_heads,
                       pad_token_id=pad_id, eos_token_id=eos_id)
     config.decoder_start_token_id = pad_id  # T5 starts decoding from the pad token
-    generator_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = T5ForConditionalGeneration(config)
-    finally:
-        torch.random.set_rng_state(generator_state)  # leave the caller's random stream alone
+    model = seeded_model(T5ForConditionalGeneration, config, seed)
     model.save_pretrained(folder)
     wrapped.save_pretrained(folder)
     return folder
