@@ -8,7 +8,7 @@ before it writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,17 +139,21 @@ def read_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = Fals
 
 
 def scan_corpus(path: str | Path, fmt: str = "auto", skip_bad_lines: bool = False,
-                max_reported: int = 10) -> CorpusStats:
+                max_reported: int = 10, each: Callable[[Passage], None] | None = None
+                ) -> CorpusStats:
     """Validate a corpus in one streaming pass.
 
     Counts passages and empty passages, collects bad line numbers (with ``skip_bad_lines``) and
     raises :class:`InputError` naming duplicate ids, so that nothing is written for a corpus that
-    cannot be processed. Memory: one set of ids.
+    cannot be processed. Memory: one set of ids. ``each`` is called with every passage read, in
+    file order (another check made in the same pass).
     """
     stats = CorpusStats()
     seen: set[str] = set()
     for passage in read_corpus(path, fmt, skip_bad_lines, stats):
         stats.passages += 1
+        if each is not None:
+            each(passage)
         if passage.is_empty:
             stats.empty += 1
         if passage.id in seen:

@@ -31,7 +31,13 @@ from xqg_os.encode.base import Encoder
 from xqg_os.errors import ClusterError, InputError
 from xqg_os.ingest.config import IngestConfig, check_compatible
 from xqg_os.ingest.indexsource import IndexPassages, check_same_passages, passages_record
-from xqg_os.ingest.pipeline import LOST, IngestSummary, _batches, begin_run, build_documents
+from xqg_os.ingest.pipeline import (
+    IngestSummary,
+    _batches,
+    begin_run,
+    build_documents,
+    missing_after_load,
+)
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
 from xqg_os.opensearch.alias import refuse_alias_of_many
 from xqg_os.opensearch.bulk import BulkWriter
@@ -221,12 +227,11 @@ def ingest_into_existing(client: OpenSearch, config: IngestConfig, encoder: Enco
                                f"{', '.join(config.text_fields)} in their _source: skipped as "
                                "empty")
     known = {pid for pid, _ in summary.failed}  # the writer refreshed the index on exit
-    # read from the index, a document still without the vector may also be one the
-    # application added while this run went on
-    lost = LOST if source is None else UNWRITTEN
-    for batch in _batches(replace(config, batch_size=1000), IngestSummary(), source):
-        ids = [p.id for p in batch if p.id not in known]
-        done = with_vectors(client, index, ids) if ids and source is None else set()
-        summary.failed += [(pid, lost) for pid in ids if pid not in done]
+    if source is None:
+        summary.failed += missing_after_load(
+            client, config, None, known, present=lambda ids: with_vectors(client, index, ids))
+    else:  # every document still read lacks the vector: added while this run went on, or lost
+        summary.failed += missing_after_load(client, config, None, known, passages=source,
+                                             present=lambda ids: set(), reason=UNWRITTEN)
     summary.seconds = time.perf_counter() - started
     return summary

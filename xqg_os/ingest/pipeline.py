@@ -10,7 +10,7 @@ exactly once. An index whose ``_meta`` says it was built differently is refused 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from xqg_os.ingest.export import IndexExport
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
 from xqg_os.ingest.target import prepare_index
 from xqg_os.ingest.undo import removes_created_index
-from xqg_os.ingest.vectorsource import PassageVectors, check_coverage
+from xqg_os.ingest.vectorsource import Coverage, PassageVectors
 from xqg_os.opensearch.bulk import BulkWriter
 
 if TYPE_CHECKING:
@@ -81,24 +81,38 @@ def _batches(config: IngestConfig, summary: IngestSummary,
 LOST = "acknowledged, but not in the index after the load (a node failed during it?)"
 
 
-def missing_after_load(client: OpenSearch, config: IngestConfig, expected: int,
-                       known: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+def missing_after_load(client: OpenSearch, config: IngestConfig, expected: int | None,
+                       known: set[str] | frozenset[str] = frozenset(), *,
+                       passages: Iterable[Passage] | None = None,
+                       present: Callable[[list[str]], set[str]] | None = None,
+                       reason: str = LOST) -> list[tuple[str, str]]:
     """The passages of this run that the index lacks once the load is over, as failures.
 
     A node that dies during a bulk load (replicas and per-request translog fsync are off then)
     can take documents it had acknowledged with it; a rerun of the same command writes them.
-    One ``_count`` when the run covered the whole corpus and the index holds exactly that many
-    documents; otherwise a realtime ``mget`` per batch of this run's ids (``known``: ids already
-    reported as failed).
+    One ``_count`` when the run covered the whole corpus and the index holds exactly ``expected``
+    documents (None: no such shortcut, the caller refreshed the index); otherwise a realtime
+    ``mget`` per batch of this run's ids (``known``: ids already reported as failed).
+
+    Args:
+        passages: the run's passages when not the corpus file (as for :func:`_batches`).
+        present: which of some ids the index holds as written (default: a realtime ``mget``
+            of ``config.index``).
+        reason: the failure reason of each id the index lacks.
     """
-    client.indices.refresh(index=config.index)
-    if config.shard.is_whole and client.count(index=config.index)["count"] == expected:
-        return []
+    if present is None:
+        def present(ids: list[str]) -> set[str]:
+            return existing_ids(client, config.index, ids)
+
+    if expected is not None:
+        client.indices.refresh(index=config.index)
+        if config.shard.is_whole and client.count(index=config.index)["count"] == expected:
+            return []
     missing: list[tuple[str, str]] = []
-    for batch in _batches(replace(config, batch_size=1000), IngestSummary()):
+    for batch in _batches(replace(config, batch_size=1000), IngestSummary(), passages):
         ids = [p.id for p in batch if p.id not in known]
-        done = existing_ids(client, config.index, ids) if ids else set()
-        missing += [(pid, LOST) for pid in ids if pid not in done]
+        done = present(ids) if ids else set()
+        missing += [(pid, reason) for pid in ids if pid not in done]
     return missing
 
 
@@ -180,23 +194,33 @@ def build_documents(batch: list[Passage], queries: dict[str, dict[str, list[str]
             for i, p in enumerate(batch)]
 
 
-def begin_run(config: IngestConfig, encoder: Encoder, queries: ChosenSource,
-              progress: Any | None = None
-              ) -> tuple[IngestConfig, IngestSummary, CorpusStats, dict[str, Any]]:
-    """The start every ingest shares: the run's configuration (formula ``none`` without
-    generated queries, said in a notice), its summary, the scanned corpus (its size given to
-    ``progress``) and the ``_meta`` the run records."""
-    summary = IngestSummary()
+def run_meta(config: IngestConfig, encoder: Encoder, queries: ChosenSource
+             ) -> tuple[IngestConfig, list[str], dict[str, Any]]:
+    """The run's configuration (formula ``none`` without generated queries), the notice that
+    says so, and the ``_meta`` the run records."""
+    notices: list[str] = []
     if not queries.has_queries:
         config, notice = config.without_queries()
-        summary.notices += [notice] if notice else []
+        notices += [notice] if notice else []
+    meta = build_meta(config, encoder.describe(), int(encoder.dimension), queries.description)
+    return config, notices, meta
+
+
+def begin_run(config: IngestConfig, encoder: Encoder, queries: ChosenSource,
+              progress: Any | None = None, each: Callable[[Passage], None] | None = None
+              ) -> tuple[IngestConfig, IngestSummary, CorpusStats, dict[str, Any]]:
+    """The start every ingest shares: the run's configuration, notices and ``_meta``
+    (:func:`run_meta`), its summary, the scanned corpus (its size given to ``progress``;
+    ``each`` called with every passage of the scan)."""
+    config, notices, meta = run_meta(config, encoder, queries)
+    summary = IngestSummary(notices=notices)
     with _Timer(summary.stages, "scan"):
-        scanned = (scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines)
+        scanned = (scan_corpus(config.corpus, config.corpus_format, config.skip_bad_lines,
+                               each=each)
                    if config.corpus else CorpusStats())  # no file: passages from elsewhere
     summary.bad_lines = len(scanned.bad_lines)
     if progress is not None:
         progress.reset(total=config.shard.size(scanned.passages))
-    meta = build_meta(config, encoder.describe(), int(encoder.dimension), queries.description)
     return config, summary, scanned, meta
 
 
@@ -230,11 +254,12 @@ def ingest(client: OpenSearch, config: IngestConfig, encoder: Encoder,
     :mod:`xqg_os.ingest.undo`), so that the corrected rerun is not refused.
     """
     started = time.perf_counter()
-    config, summary, scanned, meta = begin_run(config, encoder, queries, progress)
+    coverage = Coverage(passage_vectors, config.shard) if passage_vectors is not None else None
+    config, summary, scanned, meta = begin_run(config, encoder, queries, progress,
+                                               coverage.add if coverage is not None else None)
     dimension = int(encoder.dimension)
-    if passage_vectors is not None:
-        notice = check_coverage(passage_vectors, read_corpus(
-            config.corpus, config.corpus_format, config.skip_bad_lines), config.shard)
+    if coverage is not None:  # matched to the corpus during the scan
+        notice = coverage.check()
         summary.notices += [notice] if notice else []
     spec = prepare_index(client, config, meta, dimension)
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from xqg_os.encode.base import Encoder
 from xqg_os.errors import InputError
-from xqg_os.ingest.config import IngestConfig, build_meta, check_compatible
-from xqg_os.ingest.pipeline import IngestSummary, ingest
+from xqg_os.ingest.config import IngestConfig, check_compatible
+from xqg_os.ingest.pipeline import IngestSummary, ingest, run_meta
 from xqg_os.ingest.sources import NO_QUERIES, ChosenSource
 from xqg_os.opensearch.alias import alias_targets, swap_alias
 from xqg_os.opensearch.index import node_major
@@ -151,8 +151,7 @@ def rebuild(client: OpenSearch, config: IngestConfig, encoder: Encoder,
     """
     current, replace_index = _check(client, config, alias, index, delete_old)
     if index is None:
-        run = config.without_queries()[0] if not queries.has_queries else config
-        meta = build_meta(run, encoder.describe(), int(encoder.dimension), queries.description)
+        run, _, meta = run_meta(config, encoder, queries)
         major, version = node_major(client)
         layout = run.index_spec(int(encoder.dimension)).for_node(major, version).layout()
         index, others = unfinished_index(client, alias, meta, layout, current)

@@ -220,6 +220,39 @@ def _check_finite(vectors: PassageVectors, progress: Any | None) -> None:
                          param="passage_vectors")
 
 
+class Coverage:
+    """:func:`check_coverage` as an accumulator: :meth:`add` each passage of the corpus in
+    corpus order (e.g. during the validating scan), then :meth:`check`."""
+
+    def __init__(self, vectors: PassageVectors, shard: Shard | None = None) -> None:
+        self.vectors, self.shard = vectors, shard or Shard()
+        self.position, self.wanted, self.matched = 0, 0, 0
+        self.lacking: list[str] = []
+
+    def add(self, passage: Passage) -> None:
+        """Count one passage (the next in corpus order)."""
+        has = passage.id in self.vectors.rows
+        self.matched += has
+        if self.position % self.shard.count == self.shard.index and not passage.is_empty:
+            self.wanted += 1
+            if not has:
+                self.lacking.append(passage.id)
+        self.position += 1
+
+    def check(self) -> str | None:
+        """The result of :func:`check_coverage` for the passages added."""
+        vectors, lacking = self.vectors, self.lacking
+        if lacking:
+            raise InputError(f"{vectors.path} lacks vectors for {len(lacking)} of the "
+                             f"{self.wanted} passages to ingest (e.g. {', '.join(lacking[:3])});"
+                             " give a vector for every passage", param="passage_vectors")
+        extra = len(vectors.rows) - self.matched
+        if not extra:
+            return None
+        return (f"{extra} of the {len(vectors.rows)} passage vectors in {vectors.path} have no "
+                "passage in the corpus; they are not ingested")
+
+
 def check_coverage(vectors: PassageVectors, corpus: Iterable[Passage],
                    shard: Shard | None = None) -> str | None:
     """Match the vectors to the corpus: refuse passages without a vector, count the rest.
@@ -236,21 +269,7 @@ def check_coverage(vectors: PassageVectors, corpus: Iterable[Passage],
     Raises:
         InputError: for passages of this run without a vector, with their count.
     """
-    shard = shard or Shard()
-    wanted, matched, lacking = 0, 0, []
-    for position, passage in enumerate(corpus):
-        has = passage.id in vectors.rows
-        matched += has
-        if position % shard.count == shard.index and not passage.is_empty:
-            wanted += 1
-            if not has:
-                lacking.append(passage.id)
-    if lacking:
-        raise InputError(f"{vectors.path} lacks vectors for {len(lacking)} of the {wanted} "
-                         f"passages to ingest (e.g. {', '.join(lacking[:3])}); give a vector "
-                         "for every passage", param="passage_vectors")
-    extra = len(vectors.rows) - matched
-    if not extra:
-        return None
-    return (f"{extra} of the {len(vectors.rows)} passage vectors in {vectors.path} have no "
-            "passage in the corpus; they are not ingested")
+    coverage = Coverage(vectors, shard)
+    for passage in corpus:
+        coverage.add(passage)
+    return coverage.check()
