@@ -104,13 +104,16 @@ class AsyncXQGSearcher(KNNSearcherBase["AsyncOpenSearch"]):
                              filter: Clause | None = None, **options: Unpack[SearchParams]
                              ) -> list[list[Hit]]:
         """Top-``k`` passages for query vectors already encoded (through ``_msearch``)."""
-        start = self._check(k, field, options).from_ + 1
-        bodies = self._bodies(vectors, k, field, filter, options)
-        results: list[list[Hit]] = []
+        checked = self._check(k, field, options)
+        bodies = self._vector_bodies(vectors, k, field, filter, checked)
+        return [parse_hits(item, checked.from_ + 1) for item in await self._msearch(bodies)]
+
+    async def _msearch(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The response items of ``bodies`` sent through ``_msearch`` (in chunks), in order."""
+        items: list[dict[str, Any]] = []
         for lines in msearch_chunks(self.index, bodies):
-            response = await self.client.msearch(body=lines)
-            results.extend(parse_hits(item, start) for item in msearch_items(response, self.index))
-        return results
+            items.extend(msearch_items(await self.client.msearch(body=lines), self.index))
+        return items
 
     async def batch_search(self, texts: Sequence[str], k: int = 10, field: str | None = None,
                            filter: Clause | None = None, batch_size: int = 256,

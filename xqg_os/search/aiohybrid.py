@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Unpack
 import numpy as np
 
 from xqg_os.data.evalfiles import Query
-from xqg_os.opensearch.knn import msearch_chunks, msearch_items
 from xqg_os.search.aio import AsyncXQGSearcher
 from xqg_os.search.base import Hit
 from xqg_os.search.hybrid_base import HybridParams, HybridSearcherBase, hybrid_options
@@ -42,18 +41,15 @@ class AsyncHybridSearcher(HybridSearcherBase[AsyncXQGSearcher]):
         return self.knn.client
 
     async def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self.query_cache is None:
+        cache = self.query_cache
+        if cache is None:
             return await self.knn.encode(texts)
-        missing = self.query_cache.missing(self.knn.encoder, texts)
-        if missing:
-            self.query_cache.add(self.knn.encoder, missing, await self.knn.encode(missing))
-        return self.query_cache.get(self.knn.encoder, texts)
+        missing = cache.missing(self.knn.encoder, texts)  # as QueryVectorCache.encode, awaited
+        return cache.complete(self.knn.encoder, texts, missing,
+                              await self.knn.encode(missing) if missing else None)
 
     async def _msearch(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for lines in msearch_chunks(self.index, bodies):
-            items.extend(msearch_items(await self.client.msearch(body=lines), self.index))
-        return items
+        return await self.knn._msearch(bodies)
 
     async def candidate_lists(self, texts: Sequence[str], k: int, filter: Clause | None = None,
                               **options: Unpack[HybridParams]

@@ -162,13 +162,15 @@ def folder_searchers(folder: str | Path, fields: Sequence[str] | None = None,
 
 def index_searchers(client: OpenSearch, index: str, fields: Sequence[str],
                     encoder: Encoder | None = None, allow_encoder_mismatch: bool = False,
-                    batch: int = 500) -> dict[str, ExactSearcher]:
+                    batch: int = 500, info: dict[str, Any] | None = None
+                    ) -> dict[str, ExactSearcher]:
     """Exact searchers over the vectors of ``index``, read once (page by page, see
     :mod:`xqg_os.opensearch.read`): as :func:`folder_searchers`, with the space type and encoder
-    from the index ``_meta``."""
+    from the index ``_meta``; ``info``: its :func:`~xqg_os.opensearch.meta.index_info` when
+    already read (None: read here)."""
     from xqg_os.opensearch.read import iter_documents
 
-    info = readable_index(client, index, fields)
+    info = readable_index(client, index, fields, info)
     meta = info["meta"]
     recorded = meta.get("encoder")
     encoder = resolve_encoder(recorded if isinstance(recorded, Mapping) else None, encoder,
@@ -204,9 +206,11 @@ def check_fields(info: dict[str, Any], fields: Sequence[str]) -> None:
                          param="fields")
 
 
-def readable_index(client: OpenSearch, index: str, fields: Sequence[str]) -> dict[str, Any]:
+def readable_index(client: OpenSearch, index: str, fields: Sequence[str],
+                   info: dict[str, Any] | None = None) -> dict[str, Any]:
     """:func:`~xqg_os.opensearch.meta.index_info` of an index whose ``fields`` can be read
-    back: mapped, and in ``_source`` (stored, or derived on 3.x).
+    back: mapped, and in ``_source`` (stored, or derived on 3.x). ``info``: that
+    ``index_info`` when already read (None: read here); it is checked all the same.
 
     Raises:
         InputError: a field the index does not map (a lean index holds only xqg_vector), or
@@ -214,7 +218,8 @@ def readable_index(client: OpenSearch, index: str, fields: Sequence[str]) -> dic
     """
     from xqg_os.opensearch.meta import excluded_vector_fields, index_info
 
-    info = index_info(client, index)
+    if info is None:
+        info = index_info(client, index)
     check_fields(info, fields)
     gone = [f for f in fields if f in excluded_vector_fields(info)]
     if gone:

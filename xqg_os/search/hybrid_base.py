@@ -61,12 +61,20 @@ class QueryVectorCache:
         """The stored vectors of ``texts`` by ``encoder``, stacked in order."""
         return np.stack([self._vectors[id(encoder), t] for t in texts])
 
+    def complete(self, encoder: Encoder, texts: Sequence[str], missing: Sequence[str],
+                 vectors: np.ndarray | None) -> np.ndarray:
+        """:meth:`get` of ``texts`` once the ``vectors`` of ``missing`` (its :meth:`missing`,
+        None when it is empty) are stored: the second half of :meth:`encode`, for a caller
+        that encodes ``missing`` itself (asynchronously)."""
+        if vectors is not None:
+            self.add(encoder, missing, vectors)
+        return self.get(encoder, texts)
+
     def encode(self, knn: XQGSearcher, texts: Sequence[str]) -> np.ndarray:
         """The vectors of ``texts`` by ``knn``'s encoder, encoding only those not seen yet."""
         missing = self.missing(knn.encoder, texts)
-        if missing:
-            self.add(knn.encoder, missing, knn.encode(missing))
-        return self.get(knn.encoder, texts)
+        return self.complete(knn.encoder, texts, missing,
+                             knn.encode(missing) if missing else None)
 
 
 class HybridParams(TypedDict, total=False):
@@ -163,8 +171,8 @@ class HybridSearcherBase(Generic[KnnT]):
         options = options or SearchOptions()
         depth = self.depth(k)
         return [*self.keyword_bodies(texts, depth, filter, options),
-                *(self.knn.knn_query(vector, depth, filter=filter, source=options.source)
-                  for vector in vectors)]
+                *self.knn._vector_bodies(vectors, depth, None, filter,
+                                         SearchOptions(source=options.source))]
 
     @staticmethod
     def split(responses: Sequence[Mapping[str, Any]]

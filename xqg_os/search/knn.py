@@ -95,9 +95,7 @@ class KNNSearcherBase(Generic[ClientT]):
             filter: an efficient k-NN filter clause, applied during the graph search.
             options: :class:`~xqg_os.search.request.SearchOptions` fields.
         """
-        field = _check_field(field or self.field, self.fields, self.index)
-        return search_body(vector, k, field, self.ef_search or default_ef_search(k), filter,
-                           SearchOptions.of(options))
+        return self._vector_bodies([vector], k, field, filter, SearchOptions.of(options))[0]
 
     def _check(self, k: int, field: str | None, options: SearchParams) -> SearchOptions:
         """The options of a call, checked (with its field) before any encoding."""
@@ -106,9 +104,14 @@ class KNNSearcherBase(Generic[ClientT]):
         checked.page_size(k)
         return checked
 
-    def _bodies(self, vectors: np.ndarray, k: int, field: str | None, filter: Clause | None,
-                options: SearchParams) -> list[dict[str, Any]]:
-        return [self.knn_query(vector, k, field, filter, **options) for vector in vectors]
+    def _vector_bodies(self, vectors: Sequence[Sequence[float] | np.ndarray] | np.ndarray,
+                       k: int, field: str | None, filter: Clause | None,
+                       options: SearchOptions) -> list[dict[str, Any]]:
+        """The :meth:`knn_query` body of each vector, the field and ``ef_search`` resolved
+        once."""
+        field = _check_field(field or self.field, self.fields, self.index)
+        ef_search = self.ef_search or default_ef_search(k)
+        return [search_body(vector, k, field, ef_search, filter, options) for vector in vectors]
 
 
 class XQGSearcher(KNNSearcherBase["OpenSearch"]):
@@ -175,9 +178,10 @@ class XQGSearcher(KNNSearcherBase["OpenSearch"]):
                        filter: Clause | None = None, **options: Unpack[SearchParams]
                        ) -> list[list[Hit]]:
         """Top-``k`` passages for query vectors already encoded (one ``_msearch``)."""
-        start = self._check(k, field, options).from_ + 1
-        bodies = self._bodies(vectors, k, field, filter, options)
-        return [parse_hits(item, start) for item in run_msearch(self.client, self.index, bodies)]
+        checked = self._check(k, field, options)
+        bodies = self._vector_bodies(vectors, k, field, filter, checked)
+        return [parse_hits(item, checked.from_ + 1)
+                for item in run_msearch(self.client, self.index, bodies)]
 
 
 def knn_searchers(client: OpenSearch, index: str, fields: Sequence[str],

@@ -95,7 +95,8 @@ def choose_searchers(indexes: Sequence[str] = (), fields: Sequence[str] | None =
             check_fields(info, wanted)
             wanted = distinct_fields(info["meta"], wanted, index, notices)
             if exact:
-                found: Mapping[str, Searcher] = index_searchers(client, index, wanted)
+                found: Mapping[str, Searcher] = index_searchers(client, index, wanted,
+                                                                  info=info)
             else:
                 knn = knn_searchers(client, index, wanted)
                 for searcher in knn.values():
