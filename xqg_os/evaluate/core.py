@@ -34,7 +34,6 @@ from xqg_os.evaluate.xor_recall import (
     TextSource,
     kt_metric_name,
     kt_values_by_system,
-    span_answers,
 )
 
 logger = logging.getLogger(__name__)
@@ -229,7 +228,6 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
         evaluated.update({name: qids for name in metric_names})
     tokenizer_info: dict[str, object] | None = None
     kt_missing: dict[str, int] = {}
-    kt_values: dict[str, dict[str, dict[str, float]]] = {}
     if answers is not None and config.kt:
         if passages_text is None:
             raise InputError("R@kt needs the passage texts (pass the corpus) with the answers")
@@ -243,12 +241,10 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
         kt_names = [kt_metric_name(k) for k in ks]
         with tqdm(total=len(systems) * len(gold), desc="R@kt", unit="question",
                   disable=not progress, dynamic_ncols=True) as bar:
-            by_system, kt_missing = kt_values_by_system(runs, gold, ks, passages,
-                                               config.kt_missing == "zero", bar)
+            by_system, kt_missing, counted = kt_values_by_system(
+                runs, gold, ks, passages, config.kt_missing == "zero", bar)
         for system, values in by_system.items():
-            kt_values[system] = {kt_metric_name(k): v for k, v in values.items()}
-            per_query[system].update(kt_values[system])
-        counted = [qid for qid, values in gold.items() if span_answers(values)]
+            per_query[system].update({kt_metric_name(k): v for k, v in values.items()})
         evaluated.update({name: counted for name in kt_names})
     metrics = metric_names + kt_names
     scores = {system: {metric: _scope_scores(per_query[system][metric], by_id, languages)
@@ -261,6 +257,8 @@ def evaluate_runs(runs: RunsInput, queries: Iterable[Query] | Mapping[str, Query
     missing = {system: sum(1 for qid in qids if not runs[system].get(qid)) for system in systems}
     coverage = ({system: qrels_coverage(run, judged, qids) for system, run in runs.items()}
                 if metric_names else {})
+    kt_values = {system: {name: per_query[system][name] for name in kt_names}
+                 for system in systems if kt_names}
     warnings = coverage_warnings(runs, judged, qids, coverage, kt_values,
                                  max(config.kt) if kt_names else None)
     settings: dict[str, object] = {**asdict(config), "baseline": baseline}

@@ -151,11 +151,13 @@ def per_query_kt(ranked_docids: Mapping[str, Sequence[str]], answers: Mapping[st
 def kt_values_by_system(runs: Mapping[str, Mapping[str, Mapping[str, float]]],
                         gold: Mapping[str, Sequence[str]], ks: Sequence[int],
                         passages: PassageTokens, zero_missing: bool, bar: tqdm
-                        ) -> tuple[dict[str, dict[int, dict[str, float]]], dict[str, int]]:
+                        ) -> tuple[dict[str, dict[int, dict[str, float]]], dict[str, int],
+                                   list[str]]:
     """Per system: per-query R@kt values and the number of questions (with span answers) that
     its run has no entry for, which count as misses with ``zero_missing`` and not at all
     without (XOR-TyDi's script reads the prediction file, so a question absent from it is not
-    counted). ``bar`` (a tqdm bar) advances once per system and question of ``gold``."""
+    counted); then the questions with span answers, in ``gold`` order. ``bar`` (a tqdm bar)
+    advances once per system and question of ``gold``."""
     countable = [qid for qid, values in gold.items() if span_answers(values)]
     values: dict[str, dict[int, dict[str, float]]] = {}
     missing: dict[str, int] = {}
@@ -168,4 +170,4 @@ def kt_values_by_system(runs: Mapping[str, Mapping[str, Mapping[str, float]]],
                   if qid in run}
         values[system] = per_query_kt(ranked, asked, ks, passages, tick=bar.update)
         bar.update(len(gold) - len(asked))
-    return values, missing
+    return values, missing, countable

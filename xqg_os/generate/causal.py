@@ -173,18 +173,29 @@ class CausalGenerator(LocalModelGenerator):
                 "max_passage_tokens": self.config.max_passage_tokens,
                 "sampler": "seeded-gumbel-v1" if decoding.do_sample else "beam"}
 
-    def _cut(self, passage: Passage) -> Passage:
-        """The passage with its text cut to ``max_passage_tokens`` tokens."""
-        ids = self.tokenizer(passage.text, add_special_tokens=False)["input_ids"]
-        if len(ids) <= self.config.max_passage_tokens:
-            return passage
-        self._count("truncated")
-        text = self.tokenizer.decode(ids[:self.config.max_passage_tokens])
-        return Passage(passage.id, str(text), passage.title, passage.lang)
+    def _cut(self, passage: Passage, cuts: dict[Passage, tuple[Passage, bool]] | None = None
+             ) -> Passage:
+        """The passage with its text cut to ``max_passage_tokens`` tokens (counted as
+        truncated on every call that cuts). ``cuts`` keeps each passage's cut and whether it
+        was cut, so that a passage asked for in several languages is tokenized once."""
+        found = cuts.get(passage) if cuts is not None else None
+        if found is None:
+            ids = self.tokenizer(passage.text, add_special_tokens=False)["input_ids"]
+            if len(ids) <= self.config.max_passage_tokens:
+                found = (passage, False)
+            else:
+                text = self.tokenizer.decode(ids[:self.config.max_passage_tokens])
+                found = (Passage(passage.id, str(text), passage.title, passage.lang), True)
+            if cuts is not None:
+                cuts[passage] = found
+        if found[1]:
+            self._count("truncated")
+        return found[0]
 
-    def prompt_ids(self, request: QueryRequest, n: int) -> list[int]:
-        """The token ids of one request's prompt."""
-        text = render_prompt(self.template, self._cut(request.passage), request.lang, n,
+    def prompt_ids(self, request: QueryRequest, n: int,
+                   cuts: dict[Passage, tuple[Passage, bool]] | None = None) -> list[int]:
+        """The token ids of one request's prompt (``cuts``: see :meth:`_cut`)."""
+        text = render_prompt(self.template, self._cut(request.passage, cuts), request.lang, n,
                              collapse=False)
         if self.chat:
             encoded: Any = self.tokenizer.apply_chat_template(
@@ -200,7 +211,8 @@ class CausalGenerator(LocalModelGenerator):
         self.config.decoding.check_n(n)
         if not requests:
             return
-        ids = [self.prompt_ids(r, n) for r in requests]
+        cuts: dict[Passage, tuple[Passage, bool]] = {}
+        ids = [self.prompt_ids(r, n, cuts) for r in requests]
         for chunk in longest_first(ids, self.config.batch_size):
             texts = self._generate_batch([ids[k] for k in chunk],
                                          [requests[k] for k in chunk], n)

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from xqg_os.errors import ModelError
 
@@ -52,13 +53,17 @@ def shipped_gguf(name: str) -> ShippedGGUF | None:
     return SHIPPED_GGUF.get(_ALIASES.get(name, name))
 
 
-def _assemble(model: ShippedGGUF) -> Path | None:
-    """The .gguf file of an installed shipped model, or None when its package is missing."""
+def _shipped_module(model: ShippedGGUF) -> Any | None:
+    """The package module of an installed shipped model, or None when it is missing."""
     try:
-        module = importlib.import_module(model.module)
+        return importlib.import_module(model.module)
     except ImportError:
         return None
-    return Path(module.assemble())
+
+
+def _folder(path: Path, digest: str) -> Path:
+    """The converted folder of the .gguf file ``path`` whose sha256 is ``digest``."""
+    return cache_root() / f"{path.stem}-{digest[:12]}"
 
 
 def _digest(path: Path) -> str:
@@ -81,10 +86,18 @@ def gguf_folder(name: str) -> tuple[str, Path] | None:
     """
     shipped = shipped_gguf(name)
     if shipped is not None:
-        path = _assemble(shipped)
-        if path is None:
+        module = _shipped_module(shipped)
+        if module is None:
             return None  # not installed: the caller tries the hub id
         model_id, digest = shipped.hub_id, shipped.sha256
+        # the package names its file: an already converted folder needs no assembling (which
+        # hashes or writes the whole file)
+        known = getattr(module, "MODEL_NAME", None)
+        if isinstance(known, str):
+            cached = _folder(Path(known), digest)
+            if (cached / "config.json").is_file():
+                return model_id, cached
+        path = Path(module.assemble())
     elif name.endswith(".gguf"):
         path = Path(name).expanduser()
         if not path.is_file():
@@ -92,7 +105,7 @@ def gguf_folder(name: str) -> tuple[str, Path] | None:
         model_id, digest = name, _digest(path)
     else:
         return None
-    folder = cache_root() / f"{path.stem}-{digest[:12]}"
+    folder = _folder(path, digest)
     if not (folder / "config.json").is_file():
         _convert(path, folder)
     return model_id, folder
